@@ -1,0 +1,25 @@
+//! `yes-grpc`: a `yes`-like gRPC streaming server on gRPC C-core (`grpcio`)
+//! and async-std, flow-controlled end to end.
+//!
+//! It serves the wire contract of the well-known Kotlin/grpc-java sample
+//! (package `yes`, service `SayYes`, methods `Yes` and `YesWithFc`). The
+//! modules follow one stream's data path:
+//!
+//! * [`codec`]: how requests and replies cross the wire;
+//! * [`stream`]: request -> reply -> producer -> pipe -> pump -> sink;
+//! * [`pipe`]: the byte-counted hand-off between producer and pump;
+//! * [`stats`]: live streams, why streams ended, totals;
+//! * [`service`]: the service as grpcio registers it;
+//! * [`server`]: the C-core server, health, and graceful shutdown;
+//! * [`executor`]: the one seam to the async executor.
+
+pub mod codec;
+pub mod executor;
+pub mod pipe;
+pub mod proto;
+pub mod server;
+pub mod service;
+pub mod stats;
+pub mod stream;
+
+pub use server::{Config, YesServer};

@@ -1,0 +1,134 @@
+//! `yes-server`: parses flags, starts the server, waits for a signal.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Parser;
+use futures::StreamExt;
+use log::{error, info, warn};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_async_std::Signals;
+
+use yes_grpc::server::{default_completion_queues, Config, YesServer};
+use yes_grpc::executor;
+
+/// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
+///
+/// Yes streams the request's message (or "yes") forever without waiting
+/// for the client, and is ended with RESOURCE_EXHAUSTED once it holds more
+/// than --naive-budget bytes for a client that reads too slowly. YesWithFc
+/// streams it forever, paused by HTTP/2 flow control whenever the client's
+/// window is full. grpc.health.v1.Health reports SERVING for "" and
+/// "yes.SayYes" until shutdown begins.
+///
+/// SIGINT or SIGTERM shuts down gracefully: no new calls, every open stream
+/// ends with UNAVAILABLE, clients get up to --grace-period to see it, then
+/// the server exits 0. A second signal exits at once (status 128+signal).
+#[derive(Parser, Debug)]
+#[command(name = "yes-server", version, verbatim_doc_comment)]
+struct Args {
+    /// Address to listen on, as IP:PORT (IPv6 in brackets, e.g. [::]:9090).
+    /// Port 0 picks a free port; the bound address is printed on stdout as
+    /// "yes-server listening on ADDR".
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
+    listen: SocketAddr,
+
+    /// Most bytes a Yes stream may hold unsent before it is ended with
+    /// RESOURCE_EXHAUSTED (e.g. 64MiB, 512KiB, 1000000).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    naive_budget: usize,
+
+    /// How long clients get to receive their UNAVAILABLE status on
+    /// shutdown before the remaining calls are cancelled (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    grace_period: Duration,
+
+    /// Completion queues, each polled by its own C-core thread. [default:
+    /// one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    completion_queues: Option<u16>,
+
+    /// Largest request accepted; larger ones get RESOURCE_EXHAUSTED from
+    /// C-core.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    max_request_bytes: usize,
+
+    /// Log filter: error, warn, info, debug or trace, optionally per module
+    /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
+    /// logs one line when it ends.
+    #[arg(long, value_name = "FILTER", env = "YES_SERVER_LOG", default_value = "info")]
+    log_level: String,
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let size = bytesize::ByteSize::from_str(text)
+        .map_err(|e| format!("{e} (try 64MiB, 512KiB or a number of bytes)"))?;
+    usize::try_from(size.as_u64()).map_err(|_| format!("{text} is too large"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (try 10s, 500ms or 2m)"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    env_logger::Builder::new()
+        .parse_filters(&args.log_level)
+        .format_timestamp_millis()
+        .init();
+
+    // Signals are caught before the server listens, so a client that sees
+    // the listening line may signal at once.
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let config = Config {
+        listen: args.listen,
+        naive_budget: args.naive_budget,
+        completion_queues: args
+            .completion_queues
+            .map_or_else(default_completion_queues, usize::from),
+        max_request_bytes: args.max_request_bytes,
+    };
+    let server = match YesServer::start(&config) {
+        Ok(server) => server,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("yes-server listening on {}", server.local_addr());
+    let _ = std::io::stdout().flush();
+
+    let grace = args.grace_period;
+    executor::block_on(async move {
+        let Some(signal) = signals.next().await else {
+            return;
+        };
+        info!("received {}: shutting down", signal_name(signal));
+        executor::spawn(async move {
+            if let Some(again) = signals.next().await {
+                warn!("received {} again: exiting at once", signal_name(again));
+                std::process::exit(128 + again);
+            }
+        });
+        server.shutdown(grace).await;
+    });
+    ExitCode::SUCCESS
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}

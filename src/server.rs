@@ -1,0 +1,182 @@
+//! The C-core server: listening, health, and graceful shutdown.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use grpcio::{ChannelBuilder, EnvBuilder, Environment, Server, ServerBuilder, ServerCredentials};
+use grpcio_health::{HealthService, ServingStatus};
+use log::{info, warn};
+
+use crate::codec::SERVICE_NAME;
+use crate::executor;
+use crate::stats::Registry;
+use crate::stream::Streams;
+
+/// Everything the server needs to start. `Default` gives the documented
+/// defaults of `yes-server`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The most bytes a `Yes` stream may hold before it is ended with
+    /// `RESOURCE_EXHAUSTED`.
+    pub naive_budget: usize,
+    /// How many completion queues (and so polling threads) C-core uses.
+    pub completion_queues: usize,
+    /// The largest request C-core accepts; larger ones get
+    /// `RESOURCE_EXHAUSTED` from C-core itself.
+    pub max_request_bytes: usize,
+}
+
+/// The default naive budget: 64 MiB.
+pub const DEFAULT_NAIVE_BUDGET: usize = 64 << 20;
+
+/// The default largest request: C-core's own default, 4 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 << 20;
+
+/// The default number of completion queues: one per core.
+pub fn default_completion_queues() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            naive_budget: DEFAULT_NAIVE_BUDGET,
+            completion_queues: default_completion_queues(),
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// C-core refused the configuration.
+    Build(grpcio::Error),
+    /// C-core could not listen on the address.
+    Bind(SocketAddr),
+    /// A setting is out of range.
+    Config(String),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Build(e) => write!(f, "cannot build the gRPC server: {e}"),
+            StartError::Bind(addr) => write!(
+                f,
+                "cannot listen on {addr}: the port is in use, or the address is not on this host"
+            ),
+            StartError::Config(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running server.
+pub struct YesServer {
+    server: Server,
+    health: HealthService,
+    streams: Arc<Streams>,
+    addr: SocketAddr,
+    // Dropped last: the completion-queue threads outlive the server.
+    _env: Arc<Environment>,
+}
+
+impl YesServer {
+    /// Starts serving `yes.SayYes` and `grpc.health.v1.Health` per `config`.
+    pub fn start(config: &Config) -> Result<YesServer, StartError> {
+        let max_request = i32::try_from(config.max_request_bytes).map_err(|_| {
+            StartError::Config(format!(
+                "the largest request size must be under 2 GiB, not {} bytes",
+                config.max_request_bytes
+            ))
+        })?;
+        if config.completion_queues == 0 {
+            return Err(StartError::Config(
+                "at least one completion queue is needed".into(),
+            ));
+        }
+        let env = Arc::new(
+            EnvBuilder::new()
+                .cq_count(config.completion_queues)
+                .name_prefix("yes-cq")
+                .build(),
+        );
+
+        let health = HealthService::default();
+        health.set_serving_status("", ServingStatus::Serving);
+        health.set_serving_status(SERVICE_NAME, ServingStatus::Serving);
+
+        let streams = Arc::new(Streams {
+            registry: Arc::new(Registry::default()),
+            naive_budget: config.naive_budget,
+        });
+        let args = ChannelBuilder::new(env.clone())
+            .max_receive_message_len(max_request)
+            .build_args();
+        let mut server = ServerBuilder::new(env.clone())
+            .channel_args(args)
+            .register_service(crate::service::say_yes(streams.clone()))
+            .register_service(grpcio_health::create_health(health.clone()))
+            .build()
+            .map_err(StartError::Build)?;
+        let port = server
+            .add_listening_port(config.listen.to_string(), ServerCredentials::insecure())
+            .map_err(|_| StartError::Bind(config.listen))?;
+        server.start();
+        let addr = SocketAddr::new(config.listen.ip(), port);
+        info!(
+            "serving yes.SayYes on {addr} ({} completion queues, Yes budget {} bytes, \
+             largest request {} bytes)",
+            config.completion_queues, config.naive_budget, config.max_request_bytes
+        );
+        Ok(YesServer {
+            server,
+            health,
+            streams,
+            addr,
+            _env: env,
+        })
+    }
+
+    /// The address the server listens on, with the port it really bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's streams: live figures, totals, why streams ended.
+    pub fn registry(&self) -> &Registry {
+        &self.streams.registry
+    }
+
+    /// Shuts down gracefully: health turns NOT_SERVING, no new call is
+    /// accepted, every open stream ends with `UNAVAILABLE` ("server shutting
+    /// down"), and the server waits at most `grace` for its calls to finish
+    /// before cancelling the rest. Returns whether all finished in time.
+    pub async fn shutdown(mut self, grace: Duration) -> bool {
+        self.health.shutdown();
+        let done = self.server.shutdown();
+        let ended = self.streams.registry.shut_down();
+        info!(
+            "shutting down: refusing new calls, ended {ended} open streams; \
+             waiting up to {:.1}s for clients",
+            grace.as_secs_f64()
+        );
+        if executor::timeout(grace, done).await.is_some() {
+            info!("shut down cleanly");
+            return true;
+        }
+        warn!(
+            "grace period over with {} streams and possibly other calls open: cancelling them",
+            self.streams.registry.active_count()
+        );
+        self.server.cancel_all_calls();
+        false
+    }
+}

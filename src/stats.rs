@@ -1,0 +1,336 @@
+//! What the server knows about its streams: the live ones, why each one
+//! ended, and totals. Tests, the log and (later) metrics read from here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::pipe::Pipe;
+
+/// The two methods of `yes.SayYes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// The naive method: produces without waiting for the client.
+    Yes,
+    /// The flow-controlled method.
+    YesWithFc,
+}
+
+impl Method {
+    /// The method's name in the service.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Yes => "Yes",
+            Method::YesWithFc => "YesWithFc",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a stream ended. Streams are endless: every end is one of these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The client cancelled the call or its connection dropped. C-core tells
+    /// a server both the same way (the call is cancelled), so they share a
+    /// reason.
+    Cancelled,
+    /// The client's deadline passed.
+    Deadline,
+    /// A `Yes` stream held more unsent bytes than its budget allows.
+    BudgetExceeded {
+        /// Bytes held when the budget was found exceeded.
+        held: usize,
+        /// The budget.
+        budget: usize,
+    },
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl End {
+    /// A short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            End::Cancelled => "cancelled",
+            End::Deadline => "deadline",
+            End::BudgetExceeded { .. } => "budget_exceeded",
+            End::Shutdown => "shutdown",
+        }
+    }
+
+    const ALL: [&'static str; 4] = ["cancelled", "deadline", "budget_exceeded", "shutdown"];
+
+    fn index(&self) -> usize {
+        Self::ALL.iter().position(|n| *n == self.name()).unwrap()
+    }
+}
+
+impl fmt::Display for End {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            End::Cancelled => f.write_str("cancelled by the client or connection lost"),
+            End::Deadline => f.write_str("client deadline exceeded"),
+            End::BudgetExceeded { held, budget } => {
+                write!(f, "budget exceeded ({held} bytes held, budget {budget})")
+            }
+            End::Shutdown => f.write_str("server shutting down"),
+        }
+    }
+}
+
+/// One live stream: its hand-off pipe and its counters.
+pub struct Stream {
+    /// A number unique within this server's lifetime.
+    pub id: u64,
+    /// The method called.
+    pub method: Method,
+    /// The client's address, as C-core reports it.
+    pub peer: String,
+    /// The hand-off between producer and pump.
+    pub pipe: Pipe,
+    started: Instant,
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    paused_ns: AtomicU64,
+}
+
+impl Stream {
+    /// The pump gave C-core one more message of `bytes` payload bytes.
+    #[inline]
+    pub fn sent(&self, bytes: usize) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The pump waited `waited` for C-core to take a write.
+    pub fn paused(&self, waited: Duration) {
+        self.paused_ns
+            .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// The stream's figures now.
+    pub fn snapshot(&self) -> StreamSnapshot {
+        StreamSnapshot {
+            id: self.id,
+            method: self.method,
+            peer: self.peer.clone(),
+            messages: self.messages.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            held: self.pipe.held(),
+            max_held: self.pipe.max_held(),
+            paused: Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed)),
+            age: self.started.elapsed(),
+        }
+    }
+}
+
+/// A stream's figures at one moment.
+#[derive(Clone, Debug)]
+pub struct StreamSnapshot {
+    /// See [`Stream::id`].
+    pub id: u64,
+    /// See [`Stream::method`].
+    pub method: Method,
+    /// See [`Stream::peer`].
+    pub peer: String,
+    /// Messages given to C-core.
+    pub messages: u64,
+    /// Payload bytes given to C-core (without gRPC's 5-byte prefixes).
+    pub bytes: u64,
+    /// Bytes produced and not yet given to C-core.
+    pub held: usize,
+    /// The most bytes held at once.
+    pub max_held: usize,
+    /// Time writes waited on C-core because the client's window (or the
+    /// socket) was full: the producer's pauses by flow control.
+    pub paused: Duration,
+    /// Time since the stream started.
+    pub age: Duration,
+}
+
+/// A finished stream, as logged.
+#[derive(Clone, Debug)]
+pub struct StreamReport {
+    /// The stream's last figures.
+    pub last: StreamSnapshot,
+    /// Why it ended.
+    pub end: End,
+}
+
+impl fmt::Display for StreamReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.last;
+        write!(
+            f,
+            "stream {} {} from {} ended: {}; messages={} bytes={} duration={:.3}s \
+             paused={:.3}s max_held={}",
+            s.id,
+            s.method,
+            s.peer,
+            self.end,
+            s.messages,
+            s.bytes,
+            s.age.as_secs_f64(),
+            s.paused.as_secs_f64(),
+            s.max_held
+        )
+    }
+}
+
+/// Totals over every stream, live and ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Streams started.
+    pub started: u64,
+    /// Streams live now.
+    pub active: u64,
+    /// Ended streams by reason, named as [`End::name`].
+    pub ended: Vec<(&'static str, u64)>,
+    /// Messages given to C-core.
+    pub messages: u64,
+    /// Payload bytes given to C-core.
+    pub bytes: u64,
+}
+
+impl Totals {
+    /// How many streams ended for the reason named `name`.
+    pub fn ended(&self, name: &str) -> u64 {
+        self.ended
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, c)| *c)
+    }
+}
+
+/// Every stream of one server.
+#[derive(Default)]
+pub struct Registry {
+    next_id: AtomicU64,
+    shutting_down: AtomicBool,
+    active: Mutex<HashMap<u64, Arc<Stream>>>,
+    changed: Condvar,
+    finished: Mutex<Finished>,
+}
+
+#[derive(Default)]
+struct Finished {
+    ended: [u64; 4],
+    messages: u64,
+    bytes: u64,
+}
+
+/// Returned by [`Registry::open`] once shutdown has begun.
+#[derive(Debug)]
+pub struct ShuttingDown;
+
+impl Registry {
+    fn active(&self) -> MutexGuard<'_, HashMap<u64, Arc<Stream>>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new stream whose producer is woken at `low_water` held bytes.
+    pub fn open(
+        &self,
+        method: Method,
+        peer: String,
+        low_water: usize,
+    ) -> Result<Arc<Stream>, ShuttingDown> {
+        let mut active = self.active();
+        // Checked under the lock, so `shut_down` closes every stream it misses.
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(ShuttingDown);
+        }
+        let stream = Arc::new(Stream {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            method,
+            peer,
+            pipe: Pipe::new(low_water),
+            started: Instant::now(),
+            messages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            paused_ns: AtomicU64::new(0),
+        });
+        active.insert(stream.id, stream.clone());
+        Ok(stream)
+    }
+
+    /// Removes an ended stream and returns its report.
+    pub fn finish(&self, stream: &Stream) -> StreamReport {
+        let end = stream.pipe.end().expect("a finished stream has ended");
+        let last = stream.snapshot();
+        {
+            let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+            finished.ended[end.index()] += 1;
+            finished.messages += last.messages;
+            finished.bytes += last.bytes;
+        }
+        self.active().remove(&stream.id);
+        self.changed.notify_all();
+        StreamReport { last, end }
+    }
+
+    /// The live streams' figures.
+    pub fn streams(&self) -> Vec<StreamSnapshot> {
+        let mut streams: Vec<_> = self.active().values().map(|s| s.snapshot()).collect();
+        streams.sort_by_key(|s| s.id);
+        streams
+    }
+
+    /// The number of live streams.
+    pub fn active_count(&self) -> usize {
+        self.active().len()
+    }
+
+    /// Totals over all streams so far.
+    pub fn totals(&self) -> Totals {
+        let live = self.streams();
+        let finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        Totals {
+            started: self.next_id.load(Ordering::Relaxed),
+            active: live.len() as u64,
+            ended: End::ALL
+                .iter()
+                .copied()
+                .zip(finished.ended.iter().copied())
+                .collect(),
+            messages: finished.messages + live.iter().map(|s| s.messages).sum::<u64>(),
+            bytes: finished.bytes + live.iter().map(|s| s.bytes).sum::<u64>(),
+        }
+    }
+
+    /// Refuses new streams from now on and ends every live one for
+    /// shutdown. Returns how many it ended.
+    pub fn shut_down(&self) -> usize {
+        let streams: Vec<_> = {
+            let active = self.active();
+            self.shutting_down.store(true, Ordering::Release);
+            active.values().cloned().collect()
+        };
+        streams
+            .iter()
+            .filter(|s| s.pipe.close(End::Shutdown))
+            .count()
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Blocks until no stream is live, or `limit` passes; says which.
+    pub fn wait_idle(&self, limit: Duration) -> bool {
+        let active = self.active();
+        let (active, _) = self
+            .changed
+            .wait_timeout_while(active, limit, |a| !a.is_empty())
+            .unwrap_or_else(|e| e.into_inner());
+        active.is_empty()
+    }
+}
