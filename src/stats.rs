@@ -215,6 +215,7 @@ pub struct Registry {
     next_id: AtomicU64,
     shutting_down: AtomicBool,
     active: Mutex<HashMap<u64, Arc<Stream>>>,
+    changes: Mutex<u64>,
     changed: Condvar,
     finished: Mutex<Finished>,
 }
@@ -258,12 +259,13 @@ impl Registry {
             paused_ns: AtomicU64::new(0),
         });
         active.insert(stream.id, stream.clone());
+        drop(active);
+        self.changed();
         Ok(stream)
     }
 
-    /// Removes an ended stream and returns its report.
-    pub fn finish(&self, stream: &Stream) -> StreamReport {
-        let end = stream.pipe.end().expect("a finished stream has ended");
+    /// Removes a stream that ended for `end` and returns its report.
+    pub fn finish(&self, stream: &Stream, end: End) -> StreamReport {
         let last = stream.snapshot();
         {
             let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
@@ -272,7 +274,7 @@ impl Registry {
             finished.bytes += last.bytes;
         }
         self.active().remove(&stream.id);
-        self.changed.notify_all();
+        self.changed();
         StreamReport { last, end }
     }
 
@@ -326,11 +328,33 @@ impl Registry {
 
     /// Blocks until no stream is live, or `limit` passes; says which.
     pub fn wait_idle(&self, limit: Duration) -> bool {
-        let active = self.active();
-        let (active, _) = self
-            .changed
-            .wait_timeout_while(active, limit, |a| !a.is_empty())
-            .unwrap_or_else(|e| e.into_inner());
-        active.is_empty()
+        self.wait_for(limit, |totals| totals.active == 0)
+    }
+
+    fn changed(&self) {
+        *self.changes.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `done` holds for the totals (checked whenever a stream
+    /// starts or ends), or `limit` passes; says which.
+    pub fn wait_for(&self, limit: Duration, mut done: impl FnMut(&Totals) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        let lock = || self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let seen = *lock();
+            if done(&self.totals()) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Sleep only if nothing changed since `seen`: no change is missed.
+            let changes = lock();
+            if *changes == seen {
+                drop(self.changed.wait_timeout(changes, left));
+            }
+        }
     }
 }

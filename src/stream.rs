@@ -110,8 +110,10 @@ pub fn serve(
     let deadline = ctx.deadline();
     let registry = streams.registry.clone();
     ctx.spawn(async move {
-        pump(&stream, sink, deadline).await;
-        info!("{}", registry.finish(&stream));
+        let end = pump(&stream, sink, deadline).await;
+        // Outside the macro: `info!` skips its arguments when it is off.
+        let report = registry.finish(&stream, end);
+        info!("{report}");
     });
 }
 
@@ -185,23 +187,42 @@ struct SinkFailed;
 
 /// Writes the pipe's replies into the sink until the stream ends, then ends
 /// the call: with a status when the server ended the stream, by dropping the
-/// sink (never polled again) when the call failed under it.
-async fn pump(stream: &Stream, mut sink: ServerStreamingSink<Encoded>, deadline: Deadline) {
+/// sink (never polled again) when the call failed under it. Returns why the
+/// stream ended.
+async fn pump(stream: &Stream, mut sink: ServerStreamingSink<Encoded>, deadline: Deadline) -> End {
     match write_all(stream, &mut sink).await {
         Err(SinkFailed) => {
-            let end = if deadline.exceeded() {
-                End::Deadline
-            } else {
-                End::Cancelled
-            };
-            stream.pipe.close(end);
+            // Stop the producer and free the queue at once; only the
+            // reason may take a moment longer to settle.
+            stream.pipe.close(End::Cancelled);
+            drop(sink);
+            client_end(deadline).await
         }
         Ok(()) => {
             let end = stream.pipe.end().expect("write_all returns once the pipe is closed");
             if let Err(e) = sink.fail(status_for(&end)).await {
                 debug!("stream {}: the client did not get its status: {e}", stream.id);
             }
+            end
         }
+    }
+}
+
+/// How close to its deadline a cancelled call counts as timed out: the
+/// client's own timer and the server's race, and the client's RST_STREAM
+/// may arrive a hair before the server's deadline passes.
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(20);
+
+/// Why a call that failed under the pump ended. C-core tells the server
+/// only that the call was cancelled; its deadline tells the rest.
+async fn client_end(deadline: Deadline) -> End {
+    if !deadline.exceeded() {
+        executor::sleep(DEADLINE_SLACK).await;
+    }
+    if deadline.exceeded() {
+        End::Deadline
+    } else {
+        End::Cancelled
     }
 }
 

@@ -1,0 +1,110 @@
+//! Shared by the integration tests: a real server on a free loopback port,
+//! and a real grpcio client.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::{
+    CallOption, Channel, ChannelBuilder, ClientSStreamReceiver, EnvBuilder, Environment,
+    RpcStatusCode,
+};
+
+use yes_grpc::proto::yes::{YesReply, YesRequest};
+use yes_grpc::proto::yes_grpc::SayYesClient;
+use yes_grpc::{Config, YesServer};
+
+/// How long any single wait in a test may take before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Starts a server on 127.0.0.1 with a free port, changed by `tune`.
+pub fn server_with(tune: impl FnOnce(&mut Config)) -> YesServer {
+    // RUST_LOG=debug shows the server's log in a failing test's output.
+    let _ = env_logger::builder().is_test(true).try_init();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        completion_queues: 2,
+        ..Config::default()
+    };
+    tune(&mut config);
+    YesServer::start(&config).expect("the server starts")
+}
+
+/// Starts a server with the defaults on a free loopback port.
+pub fn server() -> YesServer {
+    server_with(|_| {})
+}
+
+/// A client environment of its own, so client and server threads differ.
+pub fn client_env() -> Arc<Environment> {
+    Arc::new(EnvBuilder::new().cq_count(1).name_prefix("test-client").build())
+}
+
+/// A channel to `server` on a connection of its own.
+pub fn channel(server: &YesServer) -> Channel {
+    channel_with(server, |b| b)
+}
+
+/// A channel to `server` on a connection of its own, built by `tune`.
+pub fn channel_with(server: &YesServer, tune: impl FnOnce(ChannelBuilder) -> ChannelBuilder) -> Channel {
+    let builder = ChannelBuilder::new(client_env()).use_local_subchannel_pool(true);
+    tune(builder).connect(&server.local_addr().to_string())
+}
+
+/// A client on a connection of its own.
+pub fn client(server: &YesServer) -> SayYesClient {
+    SayYesClient::new(channel(server))
+}
+
+pub fn request(message: &str) -> YesRequest {
+    let mut request = YesRequest::new();
+    request.set_message(message.to_owned());
+    request
+}
+
+/// Reads `n` replies, failing the test on any error or end.
+pub fn read(stream: &mut ClientSStreamReceiver<YesReply>, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| match block_on(stream.next()) {
+            Some(Ok(reply)) => reply.message,
+            Some(Err(e)) => panic!("reply {i}: {e}"),
+            None => panic!("reply {i}: the stream ended"),
+        })
+        .collect()
+}
+
+/// Reads until the stream fails; returns how many replies came and the error.
+pub fn read_to_error(stream: &mut ClientSStreamReceiver<YesReply>) -> (u64, grpcio::Error) {
+    let mut count = 0;
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < PATIENCE, "the stream did not end");
+        match block_on(stream.next()) {
+            Some(Ok(_)) => count += 1,
+            Some(Err(e)) => return (count, e),
+            None => panic!("the stream ended without a status after {count} replies"),
+        }
+    }
+}
+
+/// The status code of a failed call.
+pub fn code(error: &grpcio::Error) -> RpcStatusCode {
+    match error {
+        grpcio::Error::RpcFailure(status) => status.code(),
+        other => panic!("expected an RPC status, got {other:?}"),
+    }
+}
+
+/// The status message of a failed call.
+pub fn message(error: &grpcio::Error) -> String {
+    match error {
+        grpcio::Error::RpcFailure(status) => status.message().to_owned(),
+        other => panic!("expected an RPC status, got {other:?}"),
+    }
+}
+
+pub fn with_timeout(timeout: Duration) -> CallOption {
+    CallOption::default().timeout(timeout)
+}

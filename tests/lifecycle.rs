@@ -1,0 +1,128 @@
+//! Every way a stream ends brings the server back to no live streams.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::RpcStatusCode;
+use grpcio_health::proto::{HealthCheckRequest, ServingStatus};
+use grpcio_health::HealthClient;
+
+use common::*;
+
+#[test]
+fn cancel_ends_the_stream() {
+    let server = server();
+    let client = client(&server);
+    for naive in [false, true] {
+        let mut stream = if naive {
+            client.yes(&request("")).unwrap()
+        } else {
+            client.yes_with_fc(&request("")).unwrap()
+        };
+        read(&mut stream, 100);
+        assert_eq!(server.registry().totals().active, 1);
+        stream.cancel();
+        assert!(server.registry().wait_idle(PATIENCE), "the stream outlived its cancel");
+    }
+    let totals = server.registry().totals();
+    assert_eq!(totals.ended("cancelled"), 2, "{totals:?}");
+    // The channel is still good for a new call.
+    let mut again = client.yes_with_fc(&request("again")).unwrap();
+    assert_eq!(read(&mut again, 1), ["again"]);
+}
+
+#[test]
+fn deadline_ends_the_stream() {
+    let server = server();
+    let client = client(&server);
+    let mut stream = client
+        .yes_with_fc_opt(&request(""), with_timeout(Duration::from_millis(300)))
+        .unwrap();
+    let (received, error) = read_to_error(&mut stream);
+    assert!(received > 0, "no reply came before the deadline");
+    assert_eq!(code(&error), RpcStatusCode::DEADLINE_EXCEEDED);
+    assert!(server.registry().wait_idle(PATIENCE));
+    assert_eq!(server.registry().totals().ended("deadline"), 1);
+}
+
+/// The test binary runs itself as a client process (see `child_client`),
+/// which is killed with SIGKILL mid-stream: a dropped connection.
+#[test]
+fn killed_client_process_ends_its_streams() {
+    let server = server();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_client", "--nocapture", "--include-ignored"])
+        .env("YES_TEST_CHILD_TARGET", server.local_addr().to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child says when both its streams have delivered a reply.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let said = lines.find(|l| l.as_deref().map_or(true, |l| l == "streaming"));
+    assert!(matches!(said, Some(Ok(_))), "the child never streamed");
+    assert_eq!(server.registry().totals().active, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(server.registry().wait_idle(PATIENCE), "streams outlived their client");
+    assert_eq!(server.registry().totals().ended("cancelled"), 2);
+}
+
+/// Not a test on its own: the client process of
+/// `killed_client_process_ends_its_streams`.
+#[test]
+#[ignore = "run by killed_client_process_ends_its_streams"]
+fn child_client() {
+    let Ok(target) = std::env::var("YES_TEST_CHILD_TARGET") else {
+        return;
+    };
+    let env = client_env();
+    let channel = grpcio::ChannelBuilder::new(env).connect(&target);
+    let client = yes_grpc::proto::yes_grpc::SayYesClient::new(channel);
+    let mut naive = client.yes(&request("")).unwrap();
+    let mut flowing = client.yes_with_fc(&request("")).unwrap();
+    read(&mut naive, 1);
+    read(&mut flowing, 1);
+    println!("streaming");
+    // Stop reading and wait to be killed; give up after a while.
+    std::thread::sleep(PATIENCE * 2);
+}
+
+#[test]
+fn health_reports_serving_then_not_serving_on_shutdown() {
+    let server = server();
+    let health = HealthClient::new(channel(&server));
+    for service in ["", "yes.SayYes"] {
+        let mut req = HealthCheckRequest::default();
+        req.service = service.into();
+        let status = health.check(&req).unwrap().status;
+        assert_eq!(status, ServingStatus::Serving.into(), "{service:?}");
+    }
+    let mut unknown = HealthCheckRequest::default();
+    unknown.service = "no.Such".into();
+    let error = health.check(&unknown).unwrap_err();
+    assert_eq!(code(&error), RpcStatusCode::NOT_FOUND);
+
+    let mut watch = HealthCheckRequest::default();
+    watch.service = "yes.SayYes".into();
+    let mut updates = health.watch(&watch).unwrap();
+    let first = block_on(updates.next()).unwrap().unwrap();
+    assert_eq!(first.status, ServingStatus::Serving.into());
+
+    let client = client(&server);
+    let mut stream = client.yes_with_fc(&request("")).unwrap();
+    read(&mut stream, 10);
+
+    let shutdown = std::thread::spawn(move || block_on(server.shutdown(Duration::from_secs(2))));
+    let next = block_on(updates.next()).unwrap().unwrap();
+    assert_eq!(next.status, ServingStatus::NotServing.into());
+    let (_, error) = read_to_error(&mut stream);
+    assert_eq!(code(&error), RpcStatusCode::UNAVAILABLE);
+    assert_eq!(message(&error), "server shutting down");
+    drop(updates);
+    shutdown.join().unwrap();
+}
