@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::pipe::Pipe;
 
+/// Writes that wait at least this long on C-core count as paused by flow
+/// control; shorter waits are the completion queue's ordinary turn-around.
+pub const PAUSE_THRESHOLD: Duration = Duration::from_millis(1);
+
 /// The two methods of `yes.SayYes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -99,6 +103,7 @@ pub struct Stream {
     messages: AtomicU64,
     bytes: AtomicU64,
     paused_ns: AtomicU64,
+    waiting_since_ns: AtomicU64,
 }
 
 impl Stream {
@@ -109,10 +114,44 @@ impl Stream {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    /// The pump waited `waited` for C-core to take a write.
-    pub fn paused(&self, waited: Duration) {
-        self.paused_ns
-            .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+    /// The pump starts waiting for C-core to take a write.
+    pub fn wait_began(&self) {
+        let now = self.started.elapsed().as_nanos() as u64;
+        // +1: zero means "not waiting".
+        self.waiting_since_ns.store(now + 1, Ordering::Relaxed);
+    }
+
+    /// C-core took the write (or the stream ended) after the wait began.
+    /// Waits of at least [`PAUSE_THRESHOLD`] count as pauses.
+    pub fn wait_ended(&self) {
+        let since = self.waiting_since_ns.swap(0, Ordering::Relaxed);
+        let waited = self.waited(since);
+        if waited >= PAUSE_THRESHOLD {
+            self.paused_ns
+                .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// How long the wait that began at `since` has lasted.
+    fn waited(&self, since: u64) -> Duration {
+        match since {
+            0 => Duration::ZERO,
+            since => self
+                .started
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(since - 1)),
+        }
+    }
+
+    /// Pauses so far, counting a wait still under way.
+    fn paused_total(&self) -> Duration {
+        let done = Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed));
+        let ongoing = self.waited(self.waiting_since_ns.load(Ordering::Relaxed));
+        if ongoing >= PAUSE_THRESHOLD {
+            done + ongoing
+        } else {
+            done
+        }
     }
 
     /// The stream's figures now.
@@ -125,7 +164,7 @@ impl Stream {
             bytes: self.bytes.load(Ordering::Relaxed),
             held: self.pipe.held(),
             max_held: self.pipe.max_held(),
-            paused: Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed)),
+            paused: self.paused_total(),
             age: self.started.elapsed(),
         }
     }
@@ -257,6 +296,7 @@ impl Registry {
             messages: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             paused_ns: AtomicU64::new(0),
+            waiting_since_ns: AtomicU64::new(0),
         });
         active.insert(stream.id, stream.clone());
         drop(active);

@@ -22,7 +22,7 @@
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{FutureExt, SinkExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
@@ -41,10 +41,6 @@ pub const FC_LEAD_BYTES: usize = 64 * 1024;
 /// How many bytes a `Yes` producer encodes between two yields to the
 /// executor (at least one reply).
 pub const NAIVE_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Writes that wait at least this long on C-core count as paused by flow
-/// control; shorter waits are the completion queue's ordinary turn-around.
-pub const PAUSE_THRESHOLD: Duration = Duration::from_millis(1);
 
 /// The most bytes a `YesWithFc` stream holds between producer and C-core,
 /// for an encoded reply of `reply_len` bytes: 64 KiB, or two replies when
@@ -284,35 +280,34 @@ async fn write_all(
 }
 
 /// Waits until C-core takes another write (`true`) or the pipe is closed
-/// (`false`), and counts long waits as pauses by flow control.
+/// (`false`); the stream counts long waits as pauses by flow control.
 async fn writable(
     stream: &Stream,
     sink: &mut ServerStreamingSink<Encoded>,
 ) -> Result<bool, SinkFailed> {
-    let mut waiting_since: Option<Instant> = None;
-    poll_fn(|cx| {
+    let mut waiting = false;
+    let ready = poll_fn(|cx| {
         if stream.pipe.is_closed() {
             return Poll::Ready(Ok(false));
         }
         match sink.poll_ready_unpin(cx) {
-            Poll::Ready(Ok(())) => {
-                if let Some(since) = waiting_since {
-                    let waited = since.elapsed();
-                    if waited >= PAUSE_THRESHOLD {
-                        stream.paused(waited);
-                    }
-                }
-                Poll::Ready(Ok(true))
-            }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(true)),
             Poll::Ready(Err(_)) => Poll::Ready(Err(SinkFailed)),
             Poll::Pending => {
                 if stream.pipe.poll_closed(cx) {
                     return Poll::Ready(Ok(false));
                 }
-                waiting_since.get_or_insert_with(Instant::now);
+                if !waiting {
+                    waiting = true;
+                    stream.wait_began();
+                }
                 Poll::Pending
             }
         }
     })
-    .await
+    .await;
+    if waiting {
+        stream.wait_ended();
+    }
+    ready
 }
