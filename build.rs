@@ -21,8 +21,7 @@ fn main() {
         .input(proto)
         .file_descriptor_set()
         .unwrap_or_else(|e| panic!("cannot parse {proto}: {e:#}"));
-    let bytes = protobuf3::Message::write_to_bytes(&parsed)
-        .expect("descriptors encode");
+    let bytes = protobuf3::Message::write_to_bytes(&parsed).expect("descriptors encode");
     let set: protobuf::descriptor::FileDescriptorSet =
         protobuf::Message::parse_from_bytes(&bytes).expect("descriptors decode");
     let descriptors = set.get_file();
@@ -33,10 +32,7 @@ fn main() {
         &to_generate,
         &protobuf_codegen::Customize::default(),
     );
-    files.extend(grpcio_compiler::codegen::gen(
-        descriptors,
-        &to_generate,
-    ));
+    files.extend(grpcio_compiler::codegen::gen(descriptors, &to_generate));
 
     for file in files {
         // The generated files open with inner attributes (`#![allow(..)]`),

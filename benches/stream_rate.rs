@@ -54,7 +54,11 @@ fn main() {
         });
         let (started, count, bytes) = done_rx.recv().unwrap();
         let secs = started.elapsed().as_secs_f64();
-        let label = if size == 0 { "\"yes\"".to_string() } else { format!("{size} B") };
+        let label = if size == 0 {
+            "\"yes\"".to_string()
+        } else {
+            format!("{size} B")
+        };
         println!(
             "{label:>10} {:>12.0} {:>10.1}",
             count as f64 / secs,

@@ -97,7 +97,9 @@ impl Encoded {
 pub fn encode_reply(text: &str) -> Vec<u8> {
     let mut reply = YesReply::new();
     reply.set_message(text.to_owned());
-    reply.write_to_bytes().expect("a string field always encodes")
+    reply
+        .write_to_bytes()
+        .expect("a string field always encodes")
 }
 
 /// Appends the encoding of `reply` to `out` (the naive producer's per-message
@@ -148,8 +150,7 @@ const fn server_streaming(name: &'static str) -> Method<Request, Encoded> {
 pub const METHOD_YES: Method<Request, Encoded> = server_streaming("/yes.SayYes/Yes");
 
 /// `rpc YesWithFc (YesRequest) returns (stream YesReply)`.
-pub const METHOD_YES_WITH_FC: Method<Request, Encoded> =
-    server_streaming("/yes.SayYes/YesWithFc");
+pub const METHOD_YES_WITH_FC: Method<Request, Encoded> = server_streaming("/yes.SayYes/YesWithFc");
 
 #[cfg(test)]
 mod tests {

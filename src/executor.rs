@@ -16,7 +16,7 @@ where
 {
     // The handle is dropped on purpose: a producer ends by itself when its
     // stream closes, and nothing waits for it.
-    let _ = async_std::task::spawn(future);
+    drop(async_std::task::spawn(future));
 }
 
 /// Lets the executor run other tasks before this one continues.

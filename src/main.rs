@@ -12,8 +12,8 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
-use yes_grpc::server::{default_completion_queues, Config, YesServer};
 use yes_grpc::executor;
+use yes_grpc::server::{default_completion_queues, Config, YesServer};
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
 ///
@@ -59,7 +59,12 @@ struct Args {
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
-    #[arg(long, value_name = "FILTER", env = "YES_SERVER_LOG", default_value = "info")]
+    #[arg(
+        long,
+        value_name = "FILTER",
+        env = "YES_SERVER_LOG",
+        default_value = "info"
+    )]
     log_level: String,
 }
 

@@ -336,7 +336,10 @@ mod tests {
             }),
             Err(End::Shutdown)
         );
-        assert_eq!(pipe.poll_pop(&mut cx).map(|c| c.is_some()), Poll::Ready(false));
+        assert_eq!(
+            pipe.poll_pop(&mut cx).map(|c| c.is_some()),
+            Poll::Ready(false)
+        );
         let mut drained = pipe.drained();
         assert_eq!(
             Pin::new(&mut drained).poll(&mut cx),

@@ -5,7 +5,7 @@
 //!   checks the request, encodes the reply once, registers the stream, and
 //!   starts two tasks.
 //! * The **producer** runs on the async-std executor and hands replies to
-//!   the stream's [`Pipe`]. `YesWithFc` keeps at most [`fc_limit`] bytes in
+//!   the stream's [`Pipe`](crate::pipe::Pipe). `YesWithFc` keeps at most [`fc_limit`] bytes in
 //!   the pipe and waits for the pump to drain it; `Yes` never waits (it is the
 //!   sample's naive method) and is ended once it holds more than its budget.
 //! * The **pump** runs on the call's completion-queue thread (`ctx.spawn`),
@@ -85,7 +85,12 @@ pub fn serve(
     };
     let Ok(stream) = streams.registry.open(method, peer.clone(), low_water) else {
         info!("{method} from {peer}: refused, the server is shutting down");
-        reject(&ctx, sink, RpcStatusCode::UNAVAILABLE, End::Shutdown.to_string());
+        reject(
+            &ctx,
+            sink,
+            RpcStatusCode::UNAVAILABLE,
+            End::Shutdown.to_string(),
+        );
         return;
     };
     debug!(
@@ -195,9 +200,15 @@ async fn pump(stream: &Stream, mut sink: ServerStreamingSink<Encoded>, deadline:
             client_end(deadline).await
         }
         Ok(()) => {
-            let end = stream.pipe.end().expect("write_all returns once the pipe is closed");
+            let end = stream
+                .pipe
+                .end()
+                .expect("write_all returns once the pipe is closed");
             if let Err(e) = sink.fail(status_for(&end)).await {
-                debug!("stream {}: the client did not get its status: {e}", stream.id);
+                debug!(
+                    "stream {}: the client did not get its status: {e}",
+                    stream.id
+                );
             }
             end
         }

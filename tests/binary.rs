@@ -52,7 +52,10 @@ fn spawn(args: &[&str]) -> Running {
 
 impl Running {
     fn signal(&self, signal: libc::c_int) {
-        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, signal) }, 0);
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
+            0
+        );
     }
 
     /// Reads the log until a line contains `needle`; returns the lines read.
@@ -109,22 +112,34 @@ fn help_documents_every_flag() {
         "YesWithFc",
         "SIGTERM",
     ] {
-        assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
+        assert!(
+            help.contains(flag),
+            "--help does not mention {flag}:\n{help}"
+        );
     }
 }
 
 #[test]
 fn bad_flags_and_busy_ports_fail_clearly() {
-    let output = Command::new(BIN).args(["--naive-budget", "lots"]).output().unwrap();
+    let output = Command::new(BIN)
+        .args(["--naive-budget", "lots"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--naive-budget"));
 
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let output = Command::new(BIN).args(["--listen", &addr]).output().unwrap();
+    let output = Command::new(BIN)
+        .args(["--listen", &addr])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -147,7 +162,10 @@ fn sigterm_ends_streams_with_unavailable_and_exits_zero() {
     }
     let status = server.wait(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "clients waited for the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "clients waited for the grace period"
+    );
     let mut rest = String::new();
     server.stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("ended: server shutting down"), "{rest}");

@@ -27,7 +27,10 @@ fn cancel_ends_the_stream() {
         read(&mut stream, 100);
         assert_eq!(server.registry().totals().active, 1);
         stream.cancel();
-        assert!(server.registry().wait_idle(PATIENCE), "the stream outlived its cancel");
+        assert!(
+            server.registry().wait_idle(PATIENCE),
+            "the stream outlived its cancel"
+        );
     }
     let totals = server.registry().totals();
     assert_eq!(totals.ended("cancelled"), 2, "{totals:?}");
@@ -56,7 +59,12 @@ fn deadline_ends_the_stream() {
 fn killed_client_process_ends_its_streams() {
     let server = server();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_client", "--nocapture", "--include-ignored"])
+        .args([
+            "--exact",
+            "child_client",
+            "--nocapture",
+            "--include-ignored",
+        ])
         .env("YES_TEST_CHILD_TARGET", server.local_addr().to_string())
         .stdout(Stdio::piped())
         .spawn()
@@ -68,7 +76,10 @@ fn killed_client_process_ends_its_streams() {
     assert_eq!(server.registry().totals().active, 2);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(server.registry().wait_idle(PATIENCE), "streams outlived their client");
+    assert!(
+        server.registry().wait_idle(PATIENCE),
+        "streams outlived their client"
+    );
     assert_eq!(server.registry().totals().ended("cancelled"), 2);
 }
 
@@ -97,21 +108,27 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
     let server = server();
     let health = HealthClient::new(channel(&server));
     for service in ["", "yes.SayYes"] {
-        let mut req = HealthCheckRequest::default();
-        req.service = service.into();
+        let req = HealthCheckRequest {
+            service: service.into(),
+            ..Default::default()
+        };
         let status = health.check(&req).unwrap().status;
-        assert_eq!(status, ServingStatus::Serving.into(), "{service:?}");
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
-    let mut unknown = HealthCheckRequest::default();
-    unknown.service = "no.Such".into();
+    let unknown = HealthCheckRequest {
+        service: "no.Such".into(),
+        ..Default::default()
+    };
     let error = health.check(&unknown).unwrap_err();
     assert_eq!(code(&error), RpcStatusCode::NOT_FOUND);
 
-    let mut watch = HealthCheckRequest::default();
-    watch.service = "yes.SayYes".into();
+    let watch = HealthCheckRequest {
+        service: "yes.SayYes".into(),
+        ..Default::default()
+    };
     let mut updates = health.watch(&watch).unwrap();
     let first = block_on(updates.next()).unwrap().unwrap();
-    assert_eq!(first.status, ServingStatus::Serving.into());
+    assert_eq!(first.status, ServingStatus::Serving);
 
     let client = client(&server);
     let mut stream = client.yes_with_fc(&request("")).unwrap();
@@ -119,7 +136,7 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
 
     let shutdown = std::thread::spawn(move || block_on(server.shutdown(Duration::from_secs(2))));
     let next = block_on(updates.next()).unwrap().unwrap();
-    assert_eq!(next.status, ServingStatus::NotServing.into());
+    assert_eq!(next.status, ServingStatus::NotServing);
     let (_, error) = read_to_error(&mut stream);
     assert_eq!(code(&error), RpcStatusCode::UNAVAILABLE);
     assert_eq!(message(&error), "server shutting down");

@@ -23,7 +23,11 @@ fn empty_request_streams_yes() {
         }
         .unwrap();
         let replies = read(&mut stream, 10_000);
-        assert!(replies.iter().all(|r| r == "yes"), "{method}: {:?}", &replies[..3]);
+        assert!(
+            replies.iter().all(|r| r == "yes"),
+            "{method}: {:?}",
+            &replies[..3]
+        );
     }
 }
 
@@ -60,7 +64,10 @@ fn slow_reader_pauses_the_producer_within_the_bound() {
         let started = Instant::now();
         let mut first_pause = None;
         let grown = loop {
-            assert!(started.elapsed() < PATIENCE, "{size}: the pause time never grew");
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{size}: the pause time never grew"
+            );
             read(&mut stream, 1);
             std::thread::sleep(Duration::from_millis(20));
             let streams = server.registry().streams();
@@ -101,8 +108,14 @@ fn naive_stream_over_budget_ends_while_others_flow() {
     // The slow client reads nothing while the fast one reads on.
     let before = Instant::now();
     let mut fast_replies = 0u64;
-    while !server.registry().wait_for(Duration::ZERO, |t| t.ended("budget_exceeded") == 1) {
-        assert!(before.elapsed() < PATIENCE, "the naive stream was never ended");
+    while !server
+        .registry()
+        .wait_for(Duration::ZERO, |t| t.ended("budget_exceeded") == 1)
+    {
+        assert!(
+            before.elapsed() < PATIENCE,
+            "the naive stream was never ended"
+        );
         fast_replies += read(&mut flowing, 1000).len() as u64;
     }
     fast_replies += read(&mut flowing, 10_000).len() as u64;
@@ -112,11 +125,22 @@ fn naive_stream_over_budget_ends_while_others_flow() {
     let (_, error) = read_to_error(&mut naive);
     assert_eq!(code(&error), RpcStatusCode::RESOURCE_EXHAUSTED);
     let text = message(&error);
-    for needle in ["reads slower than the server writes", "bytes were held", "YesWithFc"] {
-        assert!(text.contains(needle), "status message {text:?} lacks {needle:?}");
+    for needle in [
+        "reads slower than the server writes",
+        "bytes were held",
+        "YesWithFc",
+    ] {
+        assert!(
+            text.contains(needle),
+            "status message {text:?} lacks {needle:?}"
+        );
     }
     assert!(text.contains(&budget.to_string()), "{text}");
-    assert_eq!(server.registry().totals().active, 1, "only the fast stream lives");
+    assert_eq!(
+        server.registry().totals().active,
+        1,
+        "only the fast stream lives"
+    );
 }
 
 #[test]

@@ -39,7 +39,12 @@ pub fn server() -> YesServer {
 
 /// A client environment of its own, so client and server threads differ.
 pub fn client_env() -> Arc<Environment> {
-    Arc::new(EnvBuilder::new().cq_count(1).name_prefix("test-client").build())
+    Arc::new(
+        EnvBuilder::new()
+            .cq_count(1)
+            .name_prefix("test-client")
+            .build(),
+    )
 }
 
 /// A channel to `server` on a connection of its own.
@@ -48,7 +53,10 @@ pub fn channel(server: &YesServer) -> Channel {
 }
 
 /// A channel to `server` on a connection of its own, built by `tune`.
-pub fn channel_with(server: &YesServer, tune: impl FnOnce(ChannelBuilder) -> ChannelBuilder) -> Channel {
+pub fn channel_with(
+    server: &YesServer,
+    tune: impl FnOnce(ChannelBuilder) -> ChannelBuilder,
+) -> Channel {
     let builder = ChannelBuilder::new(client_env()).use_local_subchannel_pool(true);
     tune(builder).connect(&server.local_addr().to_string())
 }

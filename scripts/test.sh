@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test against both C-cores:
+# Debian's (quick to build) first, then grpcio-sys's bundled one.
+# YES_GRPC_CCORE=system or =bundled runs only that one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+
+modes=(system bundled)
+[ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")
+for mode in "${modes[@]}"; do
+  echo "=== tests with the $mode C-core" >&2
+  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --all-targets
+done
