@@ -30,7 +30,7 @@ use yes_grpc::server::{default_completion_queues, Config, YesServer};
 #[derive(Parser, Debug)]
 #[command(name = "yes-server", version, verbatim_doc_comment)]
 struct Args {
-    /// Address to listen on, as IP:PORT (IPv6 in brackets, e.g. [::]:9090).
+    /// Address to listen on, as IP:PORT (IPv6 in brackets, e.g. `[::]:9090`).
     /// Port 0 picks a free port; the bound address is printed on stdout as
     /// "yes-server listening on ADDR".
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
