@@ -10,5 +10,5 @@ modes=(system bundled)
 [ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")
 for mode in "${modes[@]}"; do
   echo "=== tests with the $mode C-core" >&2
-  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --all-targets
+  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test
 done

@@ -34,6 +34,11 @@ pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output>
     async_std::future::timeout(limit, future).await.ok()
 }
 
+/// Runs blocking `work` on a thread where blocking is allowed.
+pub async fn unblock<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    async_std::task::spawn_blocking(work).await
+}
+
 /// Runs `future` on the current thread until it completes.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     async_std::task::block_on(future)

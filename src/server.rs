@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use grpcio::{ChannelBuilder, EnvBuilder, Environment, Server, ServerBuilder, ServerCredentials};
 use grpcio_health::{HealthService, ServingStatus};
@@ -160,6 +160,7 @@ impl YesServer {
     /// down"), and the server waits at most `grace` for its calls to finish
     /// before cancelling the rest. Returns whether all finished in time.
     pub async fn shutdown(mut self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
         self.health.shutdown();
         let done = self.server.shutdown();
         let ended = self.streams.registry.shut_down();
@@ -168,7 +169,12 @@ impl YesServer {
              waiting up to {:.1}s for clients",
             grace.as_secs_f64()
         );
-        if executor::timeout(grace, done).await.is_some() {
+        let calls_done = executor::timeout(grace, done).await.is_some();
+        // C-core is done with the calls; let every stream task log its end.
+        let registry = self.streams.registry.clone();
+        let left = deadline.saturating_duration_since(Instant::now());
+        let streams_done = executor::unblock(move || registry.wait_idle(left)).await;
+        if calls_done && streams_done {
             info!("shut down cleanly");
             return true;
         }

@@ -39,6 +39,31 @@ fn cancel_ends_the_stream() {
     assert_eq!(read(&mut again, 1), ["again"]);
 }
 
+/// A client whose window is full (it stopped reading) cancels: the server's
+/// pump is blocked on C-core at that moment, and must still notice.
+#[test]
+fn cancel_while_paused_by_flow_control_ends_the_stream() {
+    let server = server();
+    let client = client(&server);
+    let mut stream = client
+        .yes_with_fc(&request(&"p".repeat(16 * 1024)))
+        .unwrap();
+    read(&mut stream, 1);
+    let paused = eventually(|| {
+        let streams = server.registry().streams();
+        streams
+            .iter()
+            .any(|s| s.paused > Duration::from_millis(100))
+    });
+    assert!(paused, "the stream never paused");
+    stream.cancel();
+    assert!(
+        server.registry().wait_idle(PATIENCE),
+        "the paused stream outlived its cancel"
+    );
+    assert_eq!(server.registry().totals().ended("cancelled"), 1);
+}
+
 #[test]
 fn deadline_ends_the_stream() {
     let server = server();

@@ -116,3 +116,18 @@ pub fn message(error: &grpcio::Error) -> String {
 pub fn with_timeout(timeout: Duration) -> CallOption {
     CallOption::default().timeout(timeout)
 }
+
+/// Samples `holds` every 10 ms until it is true or `PATIENCE` passes; for
+/// quantities that grow continuously (pause time), which raise no event.
+pub fn eventually(mut holds: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    loop {
+        if holds() {
+            return true;
+        }
+        if started.elapsed() > PATIENCE {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

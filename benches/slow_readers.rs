@@ -1,0 +1,113 @@
+//! Server memory under slow readers: starts the real `yes-server`, opens
+//! `READERS` YesWithFc streams that each read 10 messages a second, and
+//! prints the server's RSS once a second and the streams' end-of-stream log.
+//!
+//! `cargo bench --bench slow_readers [-- SECONDS [READERS [MESSAGE_BYTES]]]`
+//! (defaults: 60 s, 10 readers, "yes").
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::{ChannelBuilder, EnvBuilder};
+
+use yes_grpc::proto::yes::YesRequest;
+use yes_grpc::proto::yes_grpc::SayYesClient;
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let seconds = args.first().copied().unwrap_or(60);
+    let readers = args.get(1).copied().unwrap_or(10);
+    let size = args.get(2).copied().unwrap_or(0) as usize;
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_yes-server"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("yes-server starts");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let pid = server.id();
+    let idle_rss = rss_kib(pid);
+
+    let env = Arc::new(EnvBuilder::new().cq_count(1).build());
+    let client = SayYesClient::new(ChannelBuilder::new(env).connect(&addr));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for _ in 0..readers {
+        let client = client.clone();
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut request = YesRequest::new();
+            request.set_message("y".repeat(size));
+            let mut stream = client.yes_with_fc(&request).unwrap();
+            let mut read = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                block_on(stream.next()).unwrap().unwrap();
+                read += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            stream.cancel();
+            read
+        }));
+    }
+
+    println!("{readers} slow readers (10 msgs/s each), reply of {size} bytes (0 = \"yes\")");
+    println!("server RSS idle: {} KiB", idle_rss);
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    for second in 1..=seconds {
+        let next = started + Duration::from_secs(second);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        let rss = rss_kib(pid);
+        samples.push(rss);
+        if second % 10 == 0 || second <= 3 {
+            println!("t={second:>4}s  server RSS {rss} KiB");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let read: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let window = samples.len().min(10);
+    let first: u64 = samples[..window].iter().sum::<u64>() / window as u64;
+    let last: u64 = samples[samples.len() - window..].iter().sum::<u64>() / window as u64;
+    println!("messages read by the clients: {read}");
+    println!("server RSS mean of first {window} s: {first} KiB, of last {window} s: {last} KiB");
+
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    let stderr = BufReader::new(server.stderr.take().unwrap());
+    let ended: Vec<String> = stderr
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains("ended:"))
+        .collect();
+    server.wait().unwrap();
+    let max_held = ended
+        .iter()
+        .filter_map(|l| l.rsplit("max_held=").next()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    println!(
+        "streams logged as ended: {}; largest max_held of any stream: {max_held} bytes",
+        ended.len()
+    );
+}
