@@ -26,8 +26,12 @@ struct Running {
 }
 
 fn spawn(args: &[&str]) -> Running {
+    spawn_on("127.0.0.1:0", args)
+}
+
+fn spawn_on(listen: &str, args: &[&str]) -> Running {
     let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -210,6 +214,18 @@ fn stream_end_is_logged_with_its_figures() {
     ] {
         assert!(line.contains(field), "{field} missing from {line:?}");
     }
+    server.signal(libc::SIGTERM);
+    assert!(server.wait(Duration::from_secs(15)).success());
+}
+
+#[test]
+fn ipv6_loopback_with_a_free_port() {
+    let mut server = spawn_on("[::1]:0", &[]);
+    assert!(server.addr.starts_with("[::1]:"), "{}", server.addr);
+    assert!(!server.addr.ends_with(":0"), "the real port is printed");
+    let mut stream = server.client().yes_with_fc(&request("six")).unwrap();
+    assert_eq!(read(&mut stream, 3), ["six", "six", "six"]);
+    drop(stream);
     server.signal(libc::SIGTERM);
     assert!(server.wait(Duration::from_secs(15)).success());
 }
