@@ -223,7 +223,8 @@ fn ipv6_loopback_with_a_free_port() {
     let mut server = spawn_on("[::1]:0", &[]);
     assert!(server.addr.starts_with("[::1]:"), "{}", server.addr);
     assert!(!server.addr.ends_with(":0"), "the real port is printed");
-    let mut stream = server.client().yes_with_fc(&request("six")).unwrap();
+    let client = server.client();
+    let mut stream = client.yes_with_fc(&request("six")).unwrap();
     assert_eq!(read(&mut stream, 3), ["six", "six", "six"]);
     drop(stream);
     server.signal(libc::SIGTERM);
