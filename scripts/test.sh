@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every test against both C-cores:
-# Debian's (quick to build) first, then grpcio-sys's bundled one.
+# Debian's (quick to build) first, then grpcio-sys's bundled one. The tests
+# include the grpc-java interop suite (tests/interop_java.rs), which builds
+# the Java client from interop/java with Debian's grpc-java.
 # YES_GRPC_CCORE=system or =bundled runs only that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
+interop/java/setup-debian.sh
 
 modes=(system bundled)
 [ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")

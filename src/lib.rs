@@ -11,10 +11,12 @@
 //! * [`stats`]: live streams, why streams ended, totals;
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
+//! * [`memory`]: returning freed memory to the system;
 //! * [`executor`]: the one seam to the async executor.
 
 pub mod codec;
 pub mod executor;
+pub mod memory;
 pub mod pipe;
 pub mod proto;
 pub mod server;

@@ -30,6 +30,7 @@ use log::{debug, info, warn};
 
 use crate::codec::{self, Encoded, Request};
 use crate::executor;
+use crate::memory;
 use crate::pipe::Chunk;
 use crate::proto::yes::YesReply;
 use crate::stats::{End, Method, Registry, Stream};
@@ -114,6 +115,9 @@ pub fn serve(
         let end = pump(&stream, sink, deadline).await;
         // Outside the macro: `info!` skips its arguments when it is off.
         let report = registry.finish(&stream, end);
+        if report.last.max_held > memory::TRIM_AFTER_HOLDING {
+            memory::release_free_memory();
+        }
         info!("{report}");
     });
 }

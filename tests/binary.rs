@@ -2,9 +2,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
@@ -13,89 +12,11 @@ use grpcio::{ChannelBuilder, RpcStatusCode};
 use grpcio_health::proto::HealthCheckRequest;
 use grpcio_health::HealthClient;
 
+use common::process::{ServerProcess, BIN};
 use common::*;
-use yes_grpc::proto::yes_grpc::SayYesClient;
 
-const BIN: &str = env!("CARGO_BIN_EXE_yes-server");
-
-/// A running `yes-server` and the address it printed.
-struct Running {
-    child: Child,
-    addr: String,
-    stderr: BufReader<ChildStderr>,
-}
-
-fn spawn(args: &[&str]) -> Running {
-    spawn_on("127.0.0.1:0", args)
-}
-
-fn spawn_on(listen: &str, args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--listen", listen])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("yes-server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("yes-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    Running {
-        child,
-        addr,
-        stderr,
-    }
-}
-
-impl Running {
-    fn signal(&self, signal: libc::c_int) {
-        assert_eq!(
-            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
-            0
-        );
-    }
-
-    /// Reads the log until a line contains `needle`; returns the lines read.
-    fn log_until(&mut self, needle: &str) -> Vec<String> {
-        let mut seen = Vec::new();
-        for line in (&mut self.stderr).lines() {
-            let line = line.unwrap();
-            let found = line.contains(needle);
-            seen.push(line);
-            if found {
-                return seen;
-            }
-        }
-        panic!("the log ended without {needle:?}: {seen:#?}");
-    }
-
-    /// Waits for the server to exit; kills it and fails after `limit`.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let pid = self.child.id() as libc::pid_t;
-        let (done, exited) = std::sync::mpsc::channel();
-        std::thread::scope(|scope| {
-            let child = &mut self.child;
-            scope.spawn(move || done.send(child.wait().unwrap()));
-            match exited.recv_timeout(limit) {
-                Ok(status) => status,
-                Err(_) => {
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    panic!("yes-server did not exit within {limit:?}");
-                }
-            }
-        })
-    }
-
-    fn client(&self) -> SayYesClient {
-        SayYesClient::new(ChannelBuilder::new(client_env()).connect(&self.addr))
-    }
+fn spawn(args: &[&str]) -> ServerProcess {
+    ServerProcess::spawn(args)
 }
 
 #[test]
@@ -170,8 +91,7 @@ fn sigterm_ends_streams_with_unavailable_and_exits_zero() {
         started.elapsed() < Duration::from_secs(5),
         "clients waited for the grace period"
     );
-    let mut rest = String::new();
-    server.stderr.read_to_string(&mut rest).unwrap();
+    let rest = server.rest_of_log().join("\n");
     assert!(rest.contains("ended: server shutting down"), "{rest}");
     assert!(rest.contains("shut down cleanly"), "{rest}");
 }
@@ -200,8 +120,7 @@ fn stream_end_is_logged_with_its_figures() {
     let mut stream = client.yes_with_fc(&request("logged")).unwrap();
     read(&mut stream, 500);
     stream.cancel();
-    let lines = server.log_until("ended:");
-    let line = lines.last().unwrap();
+    let line = server.log_until("ended:");
     for field in [
         "YesWithFc",
         "from ipv4:127.0.0.1:",
@@ -220,7 +139,7 @@ fn stream_end_is_logged_with_its_figures() {
 
 #[test]
 fn ipv6_loopback_with_a_free_port() {
-    let mut server = spawn_on("[::1]:0", &[]);
+    let mut server = ServerProcess::spawn_on("[::1]:0", &[]);
     assert!(server.addr.starts_with("[::1]:"), "{}", server.addr);
     assert!(!server.addr.ends_with(":0"), "the real port is printed");
     let client = server.client();

@@ -2,6 +2,8 @@
 //! and a real grpcio client.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,152 @@
+//! The real `yes-server` binary as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use grpcio::ChannelBuilder;
+use yes_grpc::proto::yes_grpc::SayYesClient;
+
+use super::{client_env, PATIENCE};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_yes-server");
+
+/// A running `yes-server`, the address it printed, and its log.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: String,
+    log: Receiver<String>,
+    /// Every log line read so far.
+    pub lines: Vec<String>,
+}
+
+impl ServerProcess {
+    /// Starts `yes-server --listen 127.0.0.1:0 ARGS`.
+    pub fn spawn(args: &[&str]) -> ServerProcess {
+        Self::spawn_on("127.0.0.1:0", args)
+    }
+
+    /// Starts `yes-server --listen LISTEN ARGS`.
+    pub fn spawn_on(listen: &str, args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(BIN)
+            .args(["--listen", listen])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("yes-server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("yes-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        // The log is read on a thread of its own, so waiting for a line can
+        // time out instead of hanging.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ServerProcess {
+            child,
+            addr,
+            log,
+            lines: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+    }
+
+    /// Reads the log until `count` lines (in all, counting those read
+    /// before) contain `needle`; fails after `PATIENCE`.
+    pub fn log_until_count(&mut self, needle: &str, count: usize) -> &[String] {
+        let deadline = Instant::now() + PATIENCE;
+        while self.lines.iter().filter(|l| l.contains(needle)).count() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) => self.lines.push(line),
+                Err(_) => panic!(
+                    "the log has no {count} lines with {needle:?}: {:#?}",
+                    self.lines
+                ),
+            }
+        }
+        &self.lines
+    }
+
+    /// Reads the log until a line contains `needle`; returns that line.
+    pub fn log_until(&mut self, needle: &str) -> String {
+        let count = self.lines.iter().filter(|l| l.contains(needle)).count() + 1;
+        let lines = self.log_until_count(needle, count);
+        lines.last().unwrap().clone()
+    }
+
+    /// Reads what is left of the log (after the server exited).
+    pub fn rest_of_log(&mut self) -> &[String] {
+        while let Ok(line) = self.log.recv_timeout(PATIENCE) {
+            self.lines.push(line);
+        }
+        &self.lines
+    }
+
+    /// Waits for the server to exit; kills it and fails after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let pid = self.pid();
+        let (done, exited) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let child = &mut self.child;
+            scope.spawn(move || done.send(child.wait().unwrap()));
+            match exited.recv_timeout(limit) {
+                Ok(status) => status,
+                Err(_) => {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    panic!("yes-server did not exit within {limit:?}");
+                }
+            }
+        })
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait(PATIENCE);
+        assert!(status.success(), "yes-server exited with {status:?}");
+    }
+
+    /// The server's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    pub fn client(&self) -> SayYesClient {
+        SayYesClient::new(ChannelBuilder::new(client_env()).connect(&self.addr))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // A failed test must not leave its server running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

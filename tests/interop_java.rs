@@ -1,0 +1,326 @@
+//! Interop: real grpc-java clients (Debian's grpc-java 1.41, built by
+//! `interop/java/build.sh` from this repo's `proto/yes.proto`) against the real
+//! `yes-server` binary over loopback. Each case runs against a server of its
+//! own, so the server's log speaks of that case alone. The run prints one
+//! `PASS`/`FAIL` line per case with its reason, then `N passed, M failed`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::process::ServerProcess;
+use common::PATIENCE;
+use yes_grpc::codec::Encoded;
+use yes_grpc::stream::fc_limit;
+
+/// How long one Java case may run.
+const CASE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The built Java client: its class path.
+struct Java {
+    classpath: String,
+}
+
+impl Java {
+    fn build() -> Java {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-java");
+        let status = Command::new("bash")
+            .arg(root.join("interop/java/build.sh"))
+            .arg(&out)
+            .status()
+            .expect("bash runs");
+        assert!(
+            status.success(),
+            "building the Java interop client failed; interop/java/setup-debian.sh installs \
+             what it needs"
+        );
+        let classpath = std::fs::read_to_string(out.join("classpath")).unwrap();
+        Java {
+            classpath: classpath.trim().to_owned(),
+        }
+    }
+
+    fn command(&self, case: &str, target: &str) -> Command {
+        let mut command = Command::new("java");
+        command
+            .args(["-Xss1m", "-cp", &self.classpath, "yes.interop.YesInterop"])
+            .args([case, target])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs one case to its end; fails the test if it hangs.
+    fn run(&self, case: &str, target: &str) -> Output {
+        let child = self.command(case, target).spawn().expect("java starts");
+        wait_output(child, CASE_LIMIT)
+    }
+}
+
+fn wait_output(child: Child, limit: Duration) -> Output {
+    let pid = child.id() as libc::pid_t;
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    match finished.recv_timeout(limit) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("a Java client ran past {limit:?}");
+        }
+    }
+}
+
+/// The Java client's verdict: its last `PASS`/`FAIL` line.
+fn verdict(case: &str, output: &Output) -> Result<String, String> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("PASS ") || l.starts_with("FAIL "));
+    match last {
+        Some(line) if line.starts_with("PASS ") && output.status.success() => {
+            Ok(line[5 + case.len() + 2..].to_owned())
+        }
+        Some(line) => Err(line.to_owned()),
+        None => Err(format!(
+            "no verdict (exit {:?}); stderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )),
+    }
+}
+
+/// A field `name=VALUE` of a stream's end-of-stream log line.
+fn field(line: &str, name: &str) -> u64 {
+    let start = line
+        .find(&format!(" {name}="))
+        .unwrap_or_else(|| panic!("{name} in {line}"));
+    let rest = &line[start + name.len() + 2..];
+    let value: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    value.parse().unwrap()
+}
+
+/// Server flags every case uses: stream starts are logged too.
+const LOG: &[&str] = &["--log-level", "info,yes_grpc::stream=debug"];
+
+/// Runs the simple cases: the Java verdict is the whole story.
+fn client_case(java: &Java, case: &str) -> Result<String, String> {
+    let mut server = ServerProcess::spawn(LOG);
+    let output = java.run(case, &server.addr);
+    server.stop();
+    verdict(case, &output)
+}
+
+/// Case 4: manual inbound flow control, one read per 10 ms for 5 s. The
+/// server's held bytes for the stream stay within its stated bound.
+fn manual_flow_control(java: &Java) -> Result<String, String> {
+    let case = "manual-flow-control";
+    let mut server = ServerProcess::spawn(LOG);
+    let output = java.run(case, &server.addr);
+    let detail = verdict(case, &output)?;
+    let line = server.log_until("ended:");
+    server.stop();
+    let bound = fc_limit(Encoded::reply("slow").len()) as u64;
+    let (held, paused) = (field(&line, "max_held"), line.contains("paused=0.000s"));
+    if held > bound {
+        return Err(format!(
+            "the server held {held} bytes, over its bound of {bound}: {line}"
+        ));
+    }
+    if paused {
+        return Err(format!("the server never paused the stream: {line}"));
+    }
+    Ok(format!(
+        "{detail}; server: max_held={held} (bound {bound}), {line}"
+    ))
+}
+
+/// Case 5: the naive method under the same slow reader.
+fn naive_slow_reader(java: &Java) -> Result<String, String> {
+    let case = "naive-slow-reader";
+    let mut args = LOG.to_vec();
+    args.extend(["--naive-budget", "8MiB"]);
+    let mut server = ServerProcess::spawn(&args);
+    let output = java.run(case, &server.addr);
+    let detail = verdict(case, &output)?;
+    let line = server.log_until("budget exceeded");
+    server.stop();
+    Ok(format!("{detail}; server: {line}"))
+}
+
+/// Starts the kill case's client, waits until it streams, kills it with
+/// SIGKILL, and waits until the server has ended `ended_before + 2` streams.
+/// Returns the server's RSS while the client streamed, and how long the
+/// server took to end both streams.
+fn stream_then_kill(
+    java: &Java,
+    server: &mut ServerProcess,
+    ended_before: usize,
+) -> Result<(u64, Duration), String> {
+    let mut child = java
+        .command("stream-until-killed", &server.addr)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    if line.trim() != "streaming" {
+        let _ = child.kill();
+        return Err(format!("the client did not start streaming: {line:?}"));
+    }
+    let during = server.rss_kib();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed_at = Instant::now();
+    // Both of its streams (Yes and YesWithFc) end.
+    server.log_until_count(" ended: ", ended_before + 2);
+    Ok((during, killed_at.elapsed()))
+}
+
+/// Case 11: the client process is killed mid-stream. A first kill warms the
+/// server up (what any first connection and naive stream allocate); after
+/// the second, memory must be back where the first left it.
+fn killed_client(java: &Java) -> Result<String, String> {
+    let mut server = ServerProcess::spawn(LOG);
+    stream_then_kill(java, &mut server, 0)?;
+    let baseline = server.rss_kib();
+    let (during, noticed) = stream_then_kill(java, &mut server, 2)?;
+    let after = server.rss_kib();
+    let started = server
+        .lines
+        .iter()
+        .filter(|l| l.contains(" started: "))
+        .count();
+    let ended = server
+        .lines
+        .iter()
+        .filter(|l| l.contains(" ended: "))
+        .count();
+    server.stop();
+    if started != ended {
+        return Err(format!("{started} streams started, {ended} ended"));
+    }
+    // Freed memory may stay with the allocator; allow it 10 %.
+    if after * 10 > baseline * 11 {
+        return Err(format!(
+            "server RSS {after} KiB after the kill, over 110 % of {baseline} KiB before"
+        ));
+    }
+    Ok(format!(
+        "killed with SIGKILL mid-stream: the server ended both streams within {} ms, \
+         0 live; RSS {baseline} KiB before, {during} KiB during, {after} KiB after",
+        noticed.as_millis()
+    ))
+}
+
+/// Case 12: SIGTERM to the server while Java clients stream.
+fn shutdown_while_streaming(java: &Java) -> Result<String, String> {
+    let case = "stream-until-shutdown";
+    let mut server = ServerProcess::spawn(LOG);
+    let mut child = java.command(case, &server.addr).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    if line.trim() != "streaming" {
+        return Err(format!("the client did not start streaming: {line:?}"));
+    }
+    server.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    // The client prints "ended" as each of its 3 streams gets its status.
+    let mut rest = Vec::new();
+    let mut seen_in = None;
+    for line in stdout.lines().map_while(Result::ok) {
+        if line.starts_with("ended")
+            && rest
+                .iter()
+                .filter(|l: &&String| l.starts_with("ended"))
+                .count()
+                == 2
+        {
+            seen_in = Some(signalled.elapsed());
+        }
+        rest.push(line);
+    }
+    let Some(seen_in) = seen_in else {
+        return Err(format!("the clients did not see all streams end: {rest:?}"));
+    };
+    let output = Output {
+        status: child.wait().unwrap(),
+        stdout: rest.join("\n").into_bytes(),
+        stderr: Vec::new(),
+    };
+    let status = server.wait(PATIENCE);
+    let detail = verdict(case, &output)?;
+    if !status.success() {
+        return Err(format!("the server exited with {status:?}"));
+    }
+    if seen_in > Duration::from_secs(2) {
+        return Err(format!("the clients saw the end only after {seen_in:?}"));
+    }
+    Ok(format!(
+        "{detail}, the last {} ms after SIGTERM; the server exited 0",
+        seen_in.as_millis()
+    ))
+}
+
+#[test]
+fn grpc_java_clients_against_the_server_binary() {
+    let java = Java::build();
+    let mut results: Vec<(&str, Result<String, String>)> = Vec::new();
+    let simple = [
+        ("1 YesWithFc default reply", "default-reply"),
+        ("2 echo: custom, UTF-8, 1 MiB", "echo"),
+        ("3 Yes echoes", "naive-echo"),
+        ("6 cancel, then a new call", "cancel-then-new-call"),
+        ("7 300 ms deadline", "deadline"),
+        ("8 50 concurrent calls", "concurrent-calls"),
+        ("9 gzip", "gzip"),
+        (
+            "10 metadata, UNIMPLEMENTED, health",
+            "metadata-unimplemented-health",
+        ),
+    ];
+    for (name, case) in simple {
+        results.push((name, client_case(&java, case)));
+    }
+    results.push((
+        "4 manual flow control, slow reader",
+        manual_flow_control(&java),
+    ));
+    results.push(("5 Yes with a slow reader", naive_slow_reader(&java)));
+    results.push(("11 client killed with SIGKILL", killed_client(&java)));
+    results.push((
+        "12 server SIGTERM while streaming",
+        shutdown_while_streaming(&java),
+    ));
+    results.sort_by_key(|(name, _)| name.split(' ').next().unwrap().parse::<u32>().unwrap());
+
+    // Not a pass/fail case: what the sample's own style of client sees.
+    let rate = client_case(&java, "sample-style-rate");
+
+    let mut failed = 0;
+    for (name, result) in &results {
+        match result {
+            Ok(detail) => println!("PASS {name}: {detail}"),
+            Err(reason) => {
+                failed += 1;
+                println!("FAIL {name}: {reason}");
+            }
+        }
+    }
+    match &rate {
+        Ok(detail) => println!("RATE sample-style client: {detail}"),
+        Err(reason) => println!("RATE sample-style client failed: {reason}"),
+    }
+    println!(
+        "interop: {} passed, {failed} failed",
+        results.len() - failed
+    );
+    assert_eq!(failed, 0, "grpc-java interop cases failed (above)");
+    assert!(rate.is_ok(), "the sample-style client failed: {rate:?}");
+}
