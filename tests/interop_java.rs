@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -153,6 +153,25 @@ fn naive_slow_reader(java: &Java) -> Result<String, String> {
     Ok(format!("{detail}; server: {line}"))
 }
 
+/// Starts a case that prints "streaming" once its streams flow; returns the
+/// running client and the rest of its output.
+fn start_streaming(
+    java: &Java,
+    case: &str,
+    target: &str,
+) -> Result<(Child, BufReader<ChildStdout>), String> {
+    let mut child = java.command(case, target).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    if line.trim() == "streaming" {
+        return Ok((child, stdout));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("the client did not start streaming: {line:?}"))
+}
+
 /// Starts the kill case's client, waits until it streams, kills it with
 /// SIGKILL, and waits until the server has ended `ended_before + 2` streams.
 /// Returns the server's RSS while the client streamed, and how long the
@@ -162,17 +181,7 @@ fn stream_then_kill(
     server: &mut ServerProcess,
     ended_before: usize,
 ) -> Result<(u64, Duration), String> {
-    let mut child = java
-        .command("stream-until-killed", &server.addr)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    if line.trim() != "streaming" {
-        let _ = child.kill();
-        return Err(format!("the client did not start streaming: {line:?}"));
-    }
+    let (mut child, _stdout) = start_streaming(java, "stream-until-killed", &server.addr)?;
     let during = server.rss_kib();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -222,13 +231,7 @@ fn killed_client(java: &Java) -> Result<String, String> {
 fn shutdown_while_streaming(java: &Java) -> Result<String, String> {
     let case = "stream-until-shutdown";
     let mut server = ServerProcess::spawn(LOG);
-    let mut child = java.command(case, &server.addr).spawn().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    if line.trim() != "streaming" {
-        return Err(format!("the client did not start streaming: {line:?}"));
-    }
+    let (mut child, stdout) = start_streaming(java, case, &server.addr)?;
     server.signal(libc::SIGTERM);
     let signalled = Instant::now();
     // The client prints "ended" as each of its 3 streams gets its status.
