@@ -12,8 +12,10 @@
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
 //! * [`memory`]: returning freed memory to the system;
-//! * [`executor`]: the one seam to the async executor.
+//! * [`executor`]: the one seam to the async executor;
+//! * [`client`]: `yes-client`, GNU `yes` over gRPC.
 
+pub mod client;
 pub mod codec;
 pub mod executor;
 pub mod memory;

@@ -1,0 +1,312 @@
+//! `yes-client`: GNU `yes` over gRPC, with backpressure from the terminal or
+//! pipe all the way to the server.
+//!
+//! The reply stream is read on the client's completion-queue thread (no
+//! cross-thread wake per message) into 64 KiB buffers of lines; a writer
+//! thread writes the buffers to stdout. At most [`BUFFERS_IN_FLIGHT`] full
+//! buffers wait for the writer, so when the reader of our stdout stops, the
+//! writer blocks, the reader stops asking C-core for messages, the call's
+//! HTTP/2 window closes, and the server's producer pauses.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::channel::{mpsc, oneshot};
+use futures::future::select;
+use futures::{FutureExt, SinkExt, StreamExt};
+use grpcio::{
+    CallOption, ChannelBuilder, CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus,
+    RpcStatusCode,
+};
+
+use crate::proto::yes::YesRequest;
+use crate::proto::yes_grpc::SayYesClient;
+use crate::stats::Method;
+
+/// The size of one output buffer, as GNU yes uses a large buffer.
+pub const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// Full buffers that may wait for the writer: what the client holds beyond
+/// C-core's own window when its output blocks.
+pub const BUFFERS_IN_FLIGHT: usize = 2;
+
+/// What to call and how to show it.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A C-core target: `host:port`, `dns:///name:port`, or several
+    /// addresses (see [`channel_target`]).
+    pub target: String,
+    /// Which method to call.
+    pub method: Method,
+    /// The request's message (empty: the server's default, "yes").
+    pub message: String,
+    /// Stop after this many replies.
+    pub count: Option<u64>,
+    /// The call's deadline, from its start.
+    pub deadline: Option<Duration>,
+    /// Compress requests with gzip (and accept gzip replies).
+    pub gzip: bool,
+    /// Print rates to stderr once a second instead of the lines.
+    pub stats: bool,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// `--count` replies were written.
+    Done,
+    /// The reader of the output went away (EPIPE): like `yes`, a quiet end.
+    OutputClosed,
+    /// Interrupted (SIGINT): the call was cancelled.
+    Interrupted,
+    /// The call failed with this status.
+    Failed(RpcStatus),
+    /// Writing the output failed for another reason.
+    OutputError(io::Error),
+}
+
+/// Turns the `--target` flag into a C-core target. A comma-separated list of
+/// IP addresses becomes an `ipv4:`/`ipv6:` URI that C-core balances over
+/// (with round_robin); anything else is passed to C-core as it is.
+pub fn channel_target(target: &str) -> Result<String, String> {
+    if !target.contains(',') {
+        return Ok(target.to_owned());
+    }
+    let addrs: Vec<std::net::SocketAddr> = target
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .parse()
+                .map_err(|_| format!("{a:?} in --target is not an IP:PORT address"))
+        })
+        .collect::<Result<_, _>>()?;
+    let scheme = if addrs.iter().all(|a| a.is_ipv4()) {
+        "ipv4"
+    } else if addrs.iter().all(|a| a.is_ipv6()) {
+        "ipv6"
+    } else {
+        return Err("--target cannot mix IPv4 and IPv6 addresses".into());
+    };
+    let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    Ok(format!("{scheme}:{}", list.join(",")))
+}
+
+/// A client for `target` (a C-core target, see [`channel_target`]) on a
+/// channel of its own, balancing calls round-robin over the target's
+/// addresses.
+pub fn connect(target: &str, gzip: bool) -> SayYesClient {
+    let env = Arc::new(
+        EnvBuilder::new()
+            .cq_count(1)
+            .name_prefix("yes-client")
+            .build(),
+    );
+    let mut builder = ChannelBuilder::new(env).load_balancing_policy(LbPolicy::RoundRobin);
+    if gzip {
+        builder = builder.default_compression_algorithm(CompressionAlgorithms::GRPC_COMPRESS_GZIP);
+    }
+    SayYesClient::new(builder.connect(target))
+}
+
+/// Runs one call and writes its replies to `output` per `options`, until
+/// `--count`, an error, a closed output, or `interrupt` fires.
+pub fn run(
+    options: &Options,
+    output: impl Write + Send + 'static,
+    interrupt: oneshot::Receiver<()>,
+) -> Outcome {
+    let target = match channel_target(&options.target) {
+        Ok(target) => target,
+        Err(e) => {
+            return Outcome::Failed(RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, e))
+        }
+    };
+    let client = connect(&target, options.gzip);
+
+    let mut request = YesRequest::new();
+    request.set_message(options.message.clone());
+    let mut call_option = CallOption::default();
+    if let Some(deadline) = options.deadline {
+        call_option = call_option.timeout(deadline);
+    }
+    let call = match options.method {
+        Method::Yes => client.yes_opt(&request, call_option),
+        Method::YesWithFc => client.yes_with_fc_opt(&request, call_option),
+    };
+    let mut replies = match call {
+        Ok(replies) => replies,
+        Err(e) => return Outcome::Failed(status_of(e)),
+    };
+
+    let counters = Arc::new(Counters::default());
+    let (buffers, written) = mpsc::channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
+    let writer = std::thread::spawn(move || write_buffers(output, written));
+    let stats = options.stats.then(|| start_stats(counters.clone()));
+
+    let (done, outcome) = oneshot::channel();
+    let count = options.count;
+    let show_lines = !options.stats;
+    let reading = async move {
+        let mut buffers = buffers;
+        let mut buffer = Vec::with_capacity(OUTPUT_BUFFER);
+        let mut read = 0u64;
+        let end = loop {
+            if count == Some(read) {
+                break Outcome::Done;
+            }
+            // Lines go out in large buffers, but never wait in one: when
+            // no reply is ready, what is buffered goes to the writer first.
+            let next = match replies.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    if !buffer.is_empty() {
+                        let full =
+                            std::mem::replace(&mut buffer, Vec::with_capacity(OUTPUT_BUFFER));
+                        if buffers.send(full).await.is_err() {
+                            break Outcome::OutputClosed;
+                        }
+                    }
+                    replies.next().await
+                }
+            };
+            match next {
+                Some(Ok(reply)) => {
+                    read += 1;
+                    counters.count(reply.get_message().len() as u64);
+                    if show_lines {
+                        buffer.extend_from_slice(reply.get_message().as_bytes());
+                        buffer.push(b'\n');
+                    }
+                    if buffer.len() >= OUTPUT_BUFFER
+                        && buffers
+                            .send(std::mem::replace(
+                                &mut buffer,
+                                Vec::with_capacity(OUTPUT_BUFFER),
+                            ))
+                            .await
+                            .is_err()
+                    {
+                        break Outcome::OutputClosed;
+                    }
+                }
+                Some(Err(e)) => break Outcome::Failed(status_of(e)),
+                None => {
+                    break Outcome::Failed(RpcStatus::with_message(
+                        RpcStatusCode::INTERNAL,
+                        "the server ended the stream without a status".into(),
+                    ))
+                }
+            }
+        };
+        // Whatever the end, the call is over for us: cancelling an ended
+        // call does nothing, and cancelling a live one stops the server.
+        replies.cancel();
+        if !buffer.is_empty() {
+            let _ = buffers.send(buffer).await;
+        }
+        let _ = done.send(end);
+    };
+    let interrupted = async move {
+        // A dropped sender means "never interrupted", not "interrupted now".
+        if interrupt.await.is_err() {
+            futures::future::pending::<()>().await;
+        }
+    };
+    client.spawn(async move {
+        // An interrupt drops the reading future, and so cancels the call.
+        select(Box::pin(reading), Box::pin(interrupted)).await;
+    });
+    let outcome = futures::executor::block_on(outcome).unwrap_or(Outcome::Interrupted);
+    let written = writer.join().expect("the writer thread does not panic");
+    if let Some(stats) = stats {
+        stats.store(true, Ordering::Relaxed);
+    }
+    match (outcome, written) {
+        (Outcome::Interrupted, _) => Outcome::Interrupted,
+        (_, Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::OutputClosed,
+        (_, Err(e)) => Outcome::OutputError(e),
+        (outcome, Ok(())) => outcome,
+    }
+}
+
+fn status_of(error: grpcio::Error) -> RpcStatus {
+    match error {
+        grpcio::Error::RpcFailure(status) => status,
+        other => RpcStatus::with_message(RpcStatusCode::UNKNOWN, other.to_string()),
+    }
+}
+
+/// The writer thread: writes buffers until the channel closes; stops at the
+/// first error (dropping the receiver tells the reader).
+fn write_buffers(mut output: impl Write, mut buffers: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
+    let written = futures::executor::block_on(async {
+        while let Some(buffer) = buffers.next().await {
+            output.write_all(&buffer)?;
+        }
+        Ok(())
+    });
+    written.and_then(|()| output.flush())
+}
+
+#[derive(Default)]
+struct Counters {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, bytes: u64) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Prints rates to stderr once a second until the returned flag is set.
+fn start_stats(counters: Arc<Counters>) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let (mut messages, mut bytes) = (0, 0);
+        for second in 1.. {
+            let next = started + Duration::from_secs(second);
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            if stopped.load(Ordering::Relaxed) {
+                break;
+            }
+            let (m, b) = (
+                counters.messages.load(Ordering::Relaxed),
+                counters.bytes.load(Ordering::Relaxed),
+            );
+            eprintln!(
+                "yes-client: {:.0} msgs/s, {:.1} MB/s ({m} messages in all)",
+                (m - messages) as f64,
+                (b - bytes) as f64 / 1e6
+            );
+            (messages, bytes) = (m, b);
+        }
+    });
+    stop
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(channel_target("localhost:9090").unwrap(), "localhost:9090");
+        assert_eq!(
+            channel_target("127.0.0.1:1,127.0.0.1:2").unwrap(),
+            "ipv4:127.0.0.1:1,127.0.0.1:2"
+        );
+        assert_eq!(
+            channel_target("[::1]:1,[::1]:2").unwrap(),
+            "ipv6:[::1]:1,[::1]:2"
+        );
+        assert!(channel_target("127.0.0.1:1,[::1]:2").is_err());
+        assert!(channel_target("a:1,b:2").is_err());
+    }
+}
