@@ -2,20 +2,22 @@
 //! pipe all the way to the server.
 //!
 //! The reply stream is read on the client's completion-queue thread (no
-//! cross-thread wake per message) into 64 KiB buffers of lines; a writer
-//! thread writes the buffers to stdout. At most [`BUFFERS_IN_FLIGHT`] full
-//! buffers wait for the writer, so when the reader of our stdout stops, the
-//! writer blocks, the reader stops asking C-core for messages, the call's
-//! HTTP/2 window closes, and the server's producer pauses.
+//! cross-thread wake per message), and each reply becomes a line of the
+//! [`Output`](output::Output), which a thread of its own writes to stdout in
+//! large blocks. When the reader of our stdout stops, the writer blocks, the
+//! output fills, the reading side stops asking C-core for messages, the
+//! call's HTTP/2 window closes, and the server's producer pauses.
+
+pub mod output;
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::channel::{mpsc, oneshot};
+use futures::channel::oneshot;
 use futures::future::select;
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::StreamExt;
 use grpcio::{
     CallOption, ChannelBuilder, CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus,
     RpcStatusCode,
@@ -24,13 +26,7 @@ use grpcio::{
 use crate::proto::yes::YesRequest;
 use crate::proto::yes_grpc::SayYesClient;
 use crate::stats::Method;
-
-/// The size of one output buffer, as GNU yes uses a large buffer.
-pub const OUTPUT_BUFFER: usize = 64 * 1024;
-
-/// Full buffers that may wait for the writer: what the client holds beyond
-/// C-core's own window when its output blocks.
-pub const BUFFERS_IN_FLIGHT: usize = 2;
+use output::Output;
 
 /// What to call and how to show it.
 #[derive(Clone, Debug)]
@@ -141,72 +137,43 @@ pub fn run(
     };
 
     let counters = Arc::new(Counters::default());
-    let (buffers, written) = mpsc::channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
-    let writer = std::thread::spawn(move || write_buffers(output, written));
+    let lines = Output::start(output);
     let stats = options.stats.then(|| start_stats(counters.clone()));
 
     let (done, outcome) = oneshot::channel();
     let count = options.count;
     let show_lines = !options.stats;
-    let reading = async move {
-        let mut buffers = buffers;
-        let mut buffer = Vec::with_capacity(OUTPUT_BUFFER);
-        let mut read = 0u64;
-        let end = loop {
-            if count == Some(read) {
-                break Outcome::Done;
-            }
-            // Lines go out in large buffers, but never wait in one: when
-            // no reply is ready, what is buffered goes to the writer first.
-            let next = match replies.next().now_or_never() {
-                Some(next) => next,
-                None => {
-                    if !buffer.is_empty() {
-                        let full =
-                            std::mem::replace(&mut buffer, Vec::with_capacity(OUTPUT_BUFFER));
-                        if buffers.send(full).await.is_err() {
+    let reading = {
+        let counters = counters.clone();
+        async move {
+            let mut read = 0u64;
+            let end = loop {
+                if count == Some(read) {
+                    break Outcome::Done;
+                }
+                match replies.next().await {
+                    Some(Ok(reply)) => {
+                        read += 1;
+                        let text = reply.get_message().as_bytes();
+                        counters.count(text.len() as u64);
+                        if show_lines && lines.line(text).await.is_err() {
                             break Outcome::OutputClosed;
                         }
                     }
-                    replies.next().await
+                    Some(Err(e)) => break Outcome::Failed(status_of(e)),
+                    None => {
+                        break Outcome::Failed(RpcStatus::with_message(
+                            RpcStatusCode::INTERNAL,
+                            "the server ended the stream without a status".into(),
+                        ))
+                    }
                 }
             };
-            match next {
-                Some(Ok(reply)) => {
-                    read += 1;
-                    counters.count(reply.get_message().len() as u64);
-                    if show_lines {
-                        buffer.extend_from_slice(reply.get_message().as_bytes());
-                        buffer.push(b'\n');
-                    }
-                    if buffer.len() >= OUTPUT_BUFFER
-                        && buffers
-                            .send(std::mem::replace(
-                                &mut buffer,
-                                Vec::with_capacity(OUTPUT_BUFFER),
-                            ))
-                            .await
-                            .is_err()
-                    {
-                        break Outcome::OutputClosed;
-                    }
-                }
-                Some(Err(e)) => break Outcome::Failed(status_of(e)),
-                None => {
-                    break Outcome::Failed(RpcStatus::with_message(
-                        RpcStatusCode::INTERNAL,
-                        "the server ended the stream without a status".into(),
-                    ))
-                }
-            }
-        };
-        // Whatever the end, the call is over for us: cancelling an ended
-        // call does nothing, and cancelling a live one stops the server.
-        replies.cancel();
-        if !buffer.is_empty() {
-            let _ = buffers.send(buffer).await;
+            // Whatever the end, the call is over for us: cancelling an ended
+            // call does nothing, and cancelling a live one stops the server.
+            replies.cancel();
+            let _ = done.send((end, lines));
         }
-        let _ = done.send(end);
     };
     let interrupted = async move {
         // A dropped sender means "never interrupted", not "interrupted now".
@@ -215,16 +182,18 @@ pub fn run(
         }
     };
     client.spawn(async move {
-        // An interrupt drops the reading future, and so cancels the call.
+        // An interrupt drops the reading future, and so cancels the call
+        // (and drops the output, whose writer then stops).
         select(Box::pin(reading), Box::pin(interrupted)).await;
     });
-    let outcome = futures::executor::block_on(outcome).unwrap_or(Outcome::Interrupted);
-    let written = writer.join().expect("the writer thread does not panic");
+    let finished = futures::executor::block_on(outcome);
     if let Some(stats) = stats {
         stats.store(true, Ordering::Relaxed);
     }
-    match (outcome, written) {
-        (Outcome::Interrupted, _) => Outcome::Interrupted,
+    let Ok((outcome, lines)) = finished else {
+        return Outcome::Interrupted;
+    };
+    match (outcome, lines.finish()) {
         (_, Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Outcome::OutputClosed,
         (_, Err(e)) => Outcome::OutputError(e),
         (outcome, Ok(())) => outcome,
@@ -236,18 +205,6 @@ fn status_of(error: grpcio::Error) -> RpcStatus {
         grpcio::Error::RpcFailure(status) => status,
         other => RpcStatus::with_message(RpcStatusCode::UNKNOWN, other.to_string()),
     }
-}
-
-/// The writer thread: writes buffers until the channel closes; stops at the
-/// first error (dropping the receiver tells the reader).
-fn write_buffers(mut output: impl Write, mut buffers: mpsc::Receiver<Vec<u8>>) -> io::Result<()> {
-    let written = futures::executor::block_on(async {
-        while let Some(buffer) = buffers.next().await {
-            output.write_all(&buffer)?;
-        }
-        Ok(())
-    });
-    written.and_then(|()| output.flush())
 }
 
 #[derive(Default)]
