@@ -3,7 +3,7 @@
 //!
 //! The reply stream is read on the client's completion-queue thread (no
 //! cross-thread wake per message), and each reply becomes a line of the
-//! [`Output`](output::Output), which a thread of its own writes to stdout in
+//! [`Output`], which a thread of its own writes to stdout in
 //! large blocks. When the reader of our stdout stops, the writer blocks, the
 //! output fills, the reading side stops asking C-core for messages, the
 //! call's HTTP/2 window closes, and the server's producer pauses.
