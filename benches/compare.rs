@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use grpcio::{CallOption, ChannelBuilder, EnvBuilder, ServerBuilder, ServerCredentials, WriteFlags};
+use grpcio::{
+    CallOption, ChannelBuilder, EnvBuilder, ServerBuilder, ServerCredentials, WriteFlags,
+};
 
 use yes_grpc::codec::{self, Encoded, Request};
 use yes_grpc::proto::yes::YesRequest;
@@ -78,7 +80,10 @@ fn floor_server() {
 /// like the Java one (interop/java/src/yes/interop/YesLoad.java). Prints
 /// `msgs=N bytes=B seconds=S total=T`, T counting the warm-up second too.
 fn load_client() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (target, method, size) = (&args[0], args[1].as_str(), args[2].parse().unwrap());
     let seconds: f64 = args[3].parse().unwrap();
     let streams: usize = args[4].parse().unwrap();
@@ -104,8 +109,8 @@ fn load_client() {
             while let Some(Ok(reply)) = replies.next().await {
                 messages.fetch_add(1, Ordering::Relaxed);
                 bytes.fetch_add(reply.message.len() as u64, Ordering::Relaxed);
-                if paced > 0 {
-                    yes_grpc::executor::sleep(Duration::from_millis(1000 / paced)).await;
+                if let Some(pause) = 1000u64.checked_div(paced) {
+                    yes_grpc::executor::sleep(Duration::from_millis(pause)).await;
                 }
             }
         };
@@ -121,12 +126,22 @@ fn load_client() {
         }
     }
     std::thread::sleep(Duration::from_secs(1));
-    let (m0, b0) = (messages.load(Ordering::Relaxed), bytes.load(Ordering::Relaxed));
+    let (m0, b0) = (
+        messages.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed),
+    );
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(seconds));
-    let (m, b) = (messages.load(Ordering::Relaxed), bytes.load(Ordering::Relaxed));
+    let (m, b) = (
+        messages.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed),
+    );
     let elapsed = started.elapsed().as_secs_f64();
-    println!("msgs={} bytes={} seconds={elapsed:.3} total={m}", m - m0, b - b0);
+    println!(
+        "msgs={} bytes={} seconds={elapsed:.3} total={m}",
+        m - m0,
+        b - b0
+    );
     std::io::stdout().flush().unwrap();
     drop(calls);
     std::process::exit(0);
@@ -199,7 +214,12 @@ fn start(setup: &Setup, server: Server) -> Running {
         }
         Server::Java => {
             let mut c = Command::new("java");
-            c.args(["-cp", &setup.java_classpath, "yes.reference.YesReferenceServer", "0"]);
+            c.args([
+                "-cp",
+                &setup.java_classpath,
+                "yes.reference.YesReferenceServer",
+                "0",
+            ]);
             c
         }
         Server::Floor => {
@@ -288,7 +308,8 @@ fn client_command(setup: &Setup, client: Client, args: &[String]) -> Command {
         }
         Client::Java => {
             let mut c = Command::new("java");
-            c.args(["-cp", &setup.java_classpath, "yes.interop.YesLoad"]).args(args);
+            c.args(["-cp", &setup.java_classpath, "yes.interop.YesLoad"])
+                .args(args);
             c
         }
     }
@@ -315,7 +336,11 @@ fn drive(
     let output = client_command(setup, client, &args).output().unwrap();
     let cpu = cpu_seconds(server.pid()) - cpu_before;
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{} client failed: {text}", client.name());
+    assert!(
+        output.status.success(),
+        "{} client failed: {text}",
+        client.name()
+    );
     (parse_load(&text), cpu)
 }
 
@@ -330,7 +355,11 @@ struct Row {
 
 fn median_min_max(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (values[values.len() / 2], values[0], values[values.len() - 1])
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
 }
 
 fn harness() {
@@ -346,7 +375,10 @@ fn harness() {
         .arg(&java_out)
         .status()
         .unwrap();
-    assert!(built.success(), "interop/java/build.sh failed (interop/java/setup-debian.sh?)");
+    assert!(
+        built.success(),
+        "interop/java/build.sh failed (interop/java/setup-debian.sh?)"
+    );
     let setup = Setup {
         java_classpath: std::fs::read_to_string(java_out.join("classpath"))
             .unwrap()
@@ -367,7 +399,11 @@ fn harness() {
                     }
                     let running = start(&setup, server);
                     let (load, cpu) = drive(&setup, &running, client, size, seconds, 1);
-                    let label = if size == 0 { "\"yes\"".to_string() } else { format!("{size} B") };
+                    let label = if size == 0 {
+                        "\"yes\"".to_string()
+                    } else {
+                        format!("{size} B")
+                    };
                     eprintln!(
                         "  {label:>8} {:>11} rep {rep}: {:>14} {:>9.0} msgs/s",
                         client.name(),
@@ -409,7 +445,10 @@ fn harness() {
                 let running = start(&setup, server);
                 let (load, _) = drive(&setup, &running, Client::Rust, 0, seconds, streams);
                 let rate = load.msgs as f64 / load.seconds;
-                eprintln!("  {streams} streams rep {rep}: {:>14} {rate:>9.0} msgs/s", server.name());
+                eprintln!(
+                    "  {streams} streams rep {rep}: {:>14} {rate:>9.0} msgs/s",
+                    server.name()
+                );
                 rows.push(Row {
                     figure: format!("{streams} streams, \"yes\""),
                     server,
@@ -428,7 +467,10 @@ fn harness() {
             let env = Arc::new(EnvBuilder::new().cq_count(1).build());
             let client = SayYesClient::new(ChannelBuilder::new(env).connect(&running.addr));
             let mut stream = client
-                .yes_with_fc_opt(&YesRequest::new(), CallOption::default().wait_for_ready(true))
+                .yes_with_fc_opt(
+                    &YesRequest::new(),
+                    CallOption::default().wait_for_ready(true),
+                )
                 .unwrap();
             futures::executor::block_on(stream.next()).unwrap().unwrap();
             let millis = running.started.elapsed().as_secs_f64() * 1e3;
@@ -509,7 +551,10 @@ fn harness() {
         let loaded = rss_kib(running.pid());
         let _ = load.wait();
         let per_stream = (loaded.saturating_sub(idle)) as f64 / 1000.0;
-        eprintln!("  1000 slow streams: {:>14} {per_stream:.1} KiB per stream", server.name());
+        eprintln!(
+            "  1000 slow streams: {:>14} {per_stream:.1} KiB per stream",
+            server.name()
+        );
         rows.push(Row {
             figure: "1000 slow streams: RSS per stream".into(),
             server,
@@ -527,7 +572,11 @@ fn harness() {
 
 fn window_mean(series: &[u64], first: bool) -> f64 {
     let n = series.len().min(10);
-    let window = if first { &series[..n] } else { &series[series.len() - n..] };
+    let window = if first {
+        &series[..n]
+    } else {
+        &series[series.len() - n..]
+    };
     window.iter().sum::<u64>() as f64 / n as f64
 }
 
@@ -548,7 +597,13 @@ fn report(out: &Path, rows: &[Row]) {
     let mut json = Vec::new();
     println!(
         "{:<36} {:<12} {:<13} {:>26} {:>26} {:>14} {:>9}",
-        "figure", "client", "unit", "yes-server (min–max)", "java-reference (min–max)", "floor", "yes/java"
+        "figure",
+        "client",
+        "unit",
+        "yes-server (min–max)",
+        "java-reference (min–max)",
+        "floor",
+        "yes/java"
     );
     for ((figure, client, unit), by_server) in &mut groups {
         let mut medians = BTreeMap::new();
@@ -578,11 +633,17 @@ fn report(out: &Path, rows: &[Row]) {
             "{figure:<36} {client:<12} {unit:<13} {:>26} {:>26} {:>14} {ratio:>9}",
             cell(Server::Yes),
             cell(Server::Java),
-            medians.get(&Server::Floor).map_or("-".into(), |f| format!("{f:.1}")),
+            medians
+                .get(&Server::Floor)
+                .map_or("-".into(), |f| format!("{f:.1}")),
         );
     }
     std::fs::write(out.join("results.csv"), csv).unwrap();
-    std::fs::write(out.join("results.json"), format!("[\n{}\n]\n", json.join(",\n"))).unwrap();
+    std::fs::write(
+        out.join("results.json"),
+        format!("[\n{}\n]\n", json.join(",\n")),
+    )
+    .unwrap();
 }
 
 fn plot_rss(path: &Path, series: &BTreeMap<Server, Vec<u64>>) {
@@ -592,7 +653,10 @@ fn plot_rss(path: &Path, series: &BTreeMap<Server, Vec<u64>>) {
     let max = series.values().flatten().copied().max().unwrap_or(1) as f64 / 1024.0;
     let len = series.values().map(Vec::len).max().unwrap_or(1);
     let mut chart = ChartBuilder::on(&root)
-        .caption("Server RSS under 100 slow readers (10 msgs/s each)", ("sans-serif", 18))
+        .caption(
+            "Server RSS under 100 slow readers (10 msgs/s each)",
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(60)
@@ -608,7 +672,10 @@ fn plot_rss(path: &Path, series: &BTreeMap<Server, Vec<u64>>) {
         if let Some(values) = series.get(&server) {
             chart
                 .draw_series(LineSeries::new(
-                    values.iter().enumerate().map(|(i, v)| (i, *v as f64 / 1024.0)),
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (i, *v as f64 / 1024.0)),
                     color,
                 ))
                 .unwrap()
@@ -652,7 +719,10 @@ fn plot_rates(path: &Path, rows: &[Row]) {
     let root = SVGBackend::new(path, (800, 400)).into_drawing_area();
     root.fill(&WHITE).unwrap();
     let mut chart = ChartBuilder::on(&root)
-        .caption("One YesWithFc stream, grpcio client: msgs/s by reply size", ("sans-serif", 18))
+        .caption(
+            "One YesWithFc stream, grpcio client: msgs/s by reply size",
+            ("sans-serif", 18),
+        )
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(80)

@@ -56,6 +56,13 @@ struct Args {
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
     max_request_bytes: usize,
 
+    /// Bytes of replies C-core gathers per stream before writing them to the
+    /// socket. Smaller keeps memory per slow client low (each buffered small
+    /// reply costs C-core about 64 bytes); larger helps large replies'
+    /// throughput.
+    #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
+    http2_write_buffer: usize,
+
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
@@ -102,6 +109,7 @@ fn main() -> ExitCode {
             .completion_queues
             .map_or_else(default_completion_queues, usize::from),
         max_request_bytes: args.max_request_bytes,
+        write_buffer_bytes: args.http2_write_buffer,
     };
     let server = match YesServer::start(&config) {
         Ok(server) => server,

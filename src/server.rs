@@ -28,6 +28,12 @@ pub struct Config {
     /// The largest request C-core accepts; larger ones get
     /// `RESOURCE_EXHAUSTED` from C-core itself.
     pub max_request_bytes: usize,
+    /// How many bytes of buffer-hinted writes C-core gathers per stream
+    /// before it writes them out. Each small reply buffered costs C-core two
+    /// 32-byte slices, so a stream whose client has stopped reading holds
+    /// several times this much memory: smaller saves memory per slow stream,
+    /// larger helps the throughput of large replies.
+    pub write_buffer_bytes: usize,
 }
 
 /// The default naive budget: 64 MiB.
@@ -35,6 +41,11 @@ pub const DEFAULT_NAIVE_BUDGET: usize = 64 << 20;
 
 /// The default largest request: C-core's own default, 4 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 << 20;
+
+/// The default HTTP/2 write buffer: 16 KiB. Measured on 2 cores: 100 slow
+/// readers of "yes" cost 27 MB of RSS (60 MB with C-core's default of
+/// 64 KiB), at no cost to small replies and about 20 % to 64 KiB ones.
+pub const DEFAULT_WRITE_BUFFER_BYTES: usize = 16 << 10;
 
 /// The default number of completion queues: one per core.
 pub fn default_completion_queues() -> usize {
@@ -48,6 +59,7 @@ impl Default for Config {
             naive_budget: DEFAULT_NAIVE_BUDGET,
             completion_queues: default_completion_queues(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            write_buffer_bytes: DEFAULT_WRITE_BUFFER_BYTES,
         }
     }
 }
@@ -117,8 +129,15 @@ impl YesServer {
             registry: Arc::new(Registry::default()),
             naive_budget: config.naive_budget,
         });
+        let write_buffer = i32::try_from(config.write_buffer_bytes).map_err(|_| {
+            StartError::Config(format!(
+                "the HTTP/2 write buffer must be under 2 GiB, not {} bytes",
+                config.write_buffer_bytes
+            ))
+        })?;
         let args = ChannelBuilder::new(env.clone())
             .max_receive_message_len(max_request)
+            .http2_write_buffer_size(write_buffer)
             .build_args();
         let mut server = ServerBuilder::new(env.clone())
             .channel_args(args)
@@ -133,8 +152,11 @@ impl YesServer {
         let addr = SocketAddr::new(config.listen.ip(), port);
         info!(
             "serving yes.SayYes on {addr} ({} completion queues, Yes budget {} bytes, \
-             largest request {} bytes)",
-            config.completion_queues, config.naive_budget, config.max_request_bytes
+             largest request {} bytes, HTTP/2 write buffer {} bytes)",
+            config.completion_queues,
+            config.naive_budget,
+            config.max_request_bytes,
+            config.write_buffer_bytes
         );
         Ok(YesServer {
             server,

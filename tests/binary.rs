@@ -30,6 +30,7 @@ fn help_documents_every_flag() {
         "--grace-period",
         "--completion-queues",
         "--max-request-bytes",
+        "--http2-write-buffer",
         "--log-level",
         "--version",
         "0.0.0.0:9090",

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Measures yes-server against the sample's grpc-java server (a faithful port,
+# interop/java/src/yes/reference) and a bare grpcio floor, side by side, and
+# prints a table; writes CSV, JSON and SVG under TARGET/bench-compare.
+# Installs what is missing first. About 12 minutes (--quick: about 4), plus the
+# first release build of the chosen C-core (YES_GRPC_CCORE, default bundled).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+interop/java/setup-debian.sh
+exec scripts/cargo-ccore.sh bench --bench compare -- "$@"
