@@ -19,12 +19,7 @@ use yes_grpc::proto::yes::YesRequest;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    yes_grpc::memory::resident_kib(pid).unwrap_or(0)
 }
 
 fn main() {

@@ -4,18 +4,4 @@
 # C-core with pkg-config (the platform C-core build mode). Idempotent and
 # non-interactive; works as root or through sudo.
 set -euo pipefail
-
-packages=(cmake g++ make pkg-config libgrpc-dev)
-
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$package")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-echo "setup-debian: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/apt-install.sh" cmake g++ make pkg-config libgrpc-dev

@@ -5,24 +5,10 @@
 # the standard health.proto. Idempotent and non-interactive.
 set -euo pipefail
 
-packages=(default-jdk-headless protobuf-compiler protobuf-compiler-grpc-java-plugin
-  libgrpc-java libprotobuf-java libnetty-java libperfmark-java libguava-java
-  libgeronimo-annotation-1.3-spec-java grpc-proto)
-
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$package")
-done
+packages=(protobuf-compiler protobuf-compiler-grpc-java-plugin libgrpc-java libprotobuf-java
+  libnetty-java libperfmark-java libguava-java libgeronimo-annotation-1.3-spec-java grpc-proto)
 # A JDK that did not come from the package (as on some images) is fine.
-if command -v javac >/dev/null && command -v java >/dev/null; then
-  missing=("${missing[@]/default-jdk-headless}")
+if ! command -v javac >/dev/null || ! command -v java >/dev/null; then
+  packages+=(default-jdk-headless)
 fi
-read -r -a missing <<<"${missing[*]}"
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-echo "interop/java/setup-debian: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/../../scripts/apt-install.sh" "${packages[@]}"

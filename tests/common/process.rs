@@ -130,12 +130,7 @@ impl ServerProcess {
 
     /// The server's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/PID/status")
+        yes_grpc::memory::resident_kib(self.child.id()).expect("the server is running")
     }
 
     pub fn client(&self) -> SayYesClient {
