@@ -389,9 +389,6 @@ fn harness() {
         for client in [Client::Rust, Client::Java] {
             for rep in 0..reps {
                 for server in [Server::Yes, Server::Java, Server::Floor] {
-                    if server == Server::Floor && size != 0 {
-                        continue;
-                    }
                     let running = start(&setup, server);
                     let (load, cpu) = drive(&setup, &running, client, size, seconds, 1);
                     let label = if size == 0 {
