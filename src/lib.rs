@@ -26,4 +26,4 @@ pub mod service;
 pub mod stats;
 pub mod stream;
 
-pub use server::{Config, YesServer};
+pub use server::{Config, Limits, YesServer};

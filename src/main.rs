@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
 use yes_grpc::executor;
-use yes_grpc::server::{default_completion_queues, Config, YesServer};
+use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer};
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
 ///
@@ -63,6 +63,40 @@ struct Args {
     #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
     http2_write_buffer: usize,
 
+    /// Most concurrent streams one connection may open; further calls wait
+    /// in the client until a stream ends.
+    #[arg(long, value_name = "N", default_value_t = yes_grpc::server::DEFAULT_MAX_CONCURRENT_STREAMS)]
+    max_concurrent_streams: u32,
+
+    /// How often to ping a connection to check that it is alive.
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    keepalive_time: Duration,
+
+    /// How long a keepalive ping may go unanswered before the connection is
+    /// closed (its streams end as cancelled).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    keepalive_timeout: Duration,
+
+    /// Close a connection that has had no stream for this long. [default:
+    /// never]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    max_connection_idle: Option<Duration>,
+
+    /// Close connections this old (with GOAWAY, so clients reconnect and
+    /// rebalance across replicas). [default: never]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    max_connection_age: Option<Duration>,
+
+    /// After --max-connection-age, how long open streams may go on before
+    /// the connection is closed under them. [default: until they end]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    max_connection_age_grace: Option<Duration>,
+
+    /// Memory C-core may use for its buffers (a C-core resource quota).
+    /// [default: no limit]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_quota: Option<usize>,
+
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
@@ -110,6 +144,15 @@ fn main() -> ExitCode {
             .map_or_else(default_completion_queues, usize::from),
         max_request_bytes: args.max_request_bytes,
         write_buffer_bytes: args.http2_write_buffer,
+        limits: Limits {
+            max_concurrent_streams: args.max_concurrent_streams,
+            keepalive_time: args.keepalive_time,
+            keepalive_timeout: args.keepalive_timeout,
+            max_connection_idle: args.max_connection_idle,
+            max_connection_age: args.max_connection_age,
+            max_connection_age_grace: args.max_connection_age_grace,
+            memory_quota: args.memory_quota,
+        },
     };
     let server = match YesServer::start(&config) {
         Ok(server) => server,

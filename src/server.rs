@@ -1,11 +1,15 @@
 //! The C-core server: listening, health, and graceful shutdown.
 
+use std::ffi::CString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grpcio::{ChannelBuilder, EnvBuilder, Environment, Server, ServerBuilder, ServerCredentials};
+use grpcio::{
+    ChannelBuilder, EnvBuilder, Environment, ResourceQuota, Server, ServerBuilder,
+    ServerCredentials,
+};
 use grpcio_health::{HealthService, ServingStatus};
 use log::{info, warn};
 
@@ -34,6 +38,82 @@ pub struct Config {
     /// several times this much memory: smaller saves memory per slow stream,
     /// larger helps the throughput of large replies.
     pub write_buffer_bytes: usize,
+    /// Connection limits and keepalive, see [`Limits`].
+    pub limits: Limits,
+}
+
+/// HTTP/2 connection limits and keepalive, passed to C-core as channel
+/// arguments. `None` leaves C-core's default (no limit).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most concurrent streams one connection may open; more wait in the
+    /// client until one ends. Bounds what one client can hold open.
+    pub max_concurrent_streams: u32,
+    /// How often the server pings an idle connection to check it is alive.
+    pub keepalive_time: Duration,
+    /// How long a keepalive ping may go unanswered before the connection is
+    /// closed (and its streams end as cancelled).
+    pub keepalive_timeout: Duration,
+    /// Close connections with no stream for this long (GOAWAY).
+    pub max_connection_idle: Option<Duration>,
+    /// Close connections this old (GOAWAY), so clients rebalance across
+    /// replicas.
+    pub max_connection_age: Option<Duration>,
+    /// After `max_connection_age`, how long streams may go on before the
+    /// connection is closed under them.
+    pub max_connection_age_grace: Option<Duration>,
+    /// Memory C-core may use for its buffers (a resource quota).
+    pub memory_quota: Option<usize>,
+}
+
+/// The default most concurrent streams per connection.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1024;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            keepalive_time: Duration::from_secs(2 * 60 * 60),
+            keepalive_timeout: Duration::from_secs(20),
+            max_connection_idle: None,
+            max_connection_age: None,
+            max_connection_age_grace: None,
+            memory_quota: None,
+        }
+    }
+}
+
+impl Limits {
+    /// Adds these limits to a channel-argument builder.
+    fn apply(&self, mut builder: ChannelBuilder) -> Result<ChannelBuilder, StartError> {
+        let streams = i32::try_from(self.max_concurrent_streams)
+            .map_err(|_| StartError::Config("too many concurrent streams".into()))?;
+        builder = builder
+            .max_concurrent_stream(streams)
+            .keepalive_time(self.keepalive_time)
+            .keepalive_timeout(self.keepalive_timeout);
+        for (name, value) in [
+            ("grpc.max_connection_idle_ms", self.max_connection_idle),
+            ("grpc.max_connection_age_ms", self.max_connection_age),
+            (
+                "grpc.max_connection_age_grace_ms",
+                self.max_connection_age_grace,
+            ),
+        ] {
+            if let Some(value) = value {
+                let millis = i32::try_from(value.as_millis()).map_err(|_| {
+                    StartError::Config(format!("{name} must be under 24 days, not {value:?}"))
+                })?;
+                let key = CString::new(name).expect("no NUL in a constant");
+                builder = builder.raw_cfg_int(key, millis);
+            }
+        }
+        if let Some(bytes) = self.memory_quota {
+            let quota = ResourceQuota::new(Some("yes-server")).resize_memory(bytes);
+            builder = builder.set_resource_quota(quota);
+        }
+        Ok(builder)
+    }
 }
 
 /// The default naive budget: 64 MiB.
@@ -60,6 +140,7 @@ impl Default for Config {
             completion_queues: default_completion_queues(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             write_buffer_bytes: DEFAULT_WRITE_BUFFER_BYTES,
+            limits: Limits::default(),
         }
     }
 }
@@ -135,10 +216,10 @@ impl YesServer {
                 config.write_buffer_bytes
             ))
         })?;
-        let args = ChannelBuilder::new(env.clone())
+        let builder = ChannelBuilder::new(env.clone())
             .max_receive_message_len(max_request)
-            .http2_write_buffer_size(write_buffer)
-            .build_args();
+            .http2_write_buffer_size(write_buffer);
+        let args = config.limits.apply(builder)?.build_args();
         let mut server = ServerBuilder::new(env.clone())
             .channel_args(args)
             .register_service(crate::service::say_yes(streams.clone()))
