@@ -12,6 +12,7 @@
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
 //! * [`memory`]: returning freed memory to the system;
+//! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
 //! * [`client`]: `yes-client`, GNU `yes` over gRPC.
 
@@ -19,6 +20,7 @@ pub mod client;
 pub mod codec;
 pub mod executor;
 pub mod memory;
+pub mod metrics;
 pub mod pipe;
 pub mod proto;
 pub mod server;

@@ -97,6 +97,12 @@ struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_quota: Option<usize>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT): streams
+    /// live and ended by method and reason, messages, bytes, seconds paused
+    /// by flow control, naive-budget failures, memory. [default: off]
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
@@ -153,6 +159,7 @@ fn main() -> ExitCode {
             max_connection_age_grace: args.max_connection_age_grace,
             memory_quota: args.memory_quota,
         },
+        metrics_listen: args.metrics_listen,
     };
     let server = match YesServer::start(&config) {
         Ok(server) => server,

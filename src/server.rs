@@ -15,6 +15,7 @@ use log::{info, warn};
 
 use crate::codec::SERVICE_NAME;
 use crate::executor;
+use crate::metrics::MetricsServer;
 use crate::stats::Registry;
 use crate::stream::Streams;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub write_buffer_bytes: usize,
     /// Connection limits and keepalive, see [`Limits`].
     pub limits: Limits,
+    /// Where to serve Prometheus metrics (`GET /metrics`); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// HTTP/2 connection limits and keepalive, passed to C-core as channel
@@ -141,6 +144,7 @@ impl Default for Config {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             write_buffer_bytes: DEFAULT_WRITE_BUFFER_BYTES,
             limits: Limits::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -154,6 +158,8 @@ pub enum StartError {
     Bind(SocketAddr),
     /// A setting is out of range.
     Config(String),
+    /// The metrics listener could not start.
+    Metrics(SocketAddr, std::io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -165,6 +171,7 @@ impl fmt::Display for StartError {
                 "cannot listen on {addr}: the port is in use, or the address is not on this host"
             ),
             StartError::Config(why) => f.write_str(why),
+            StartError::Metrics(addr, e) => write!(f, "cannot serve metrics on {addr}: {e}"),
         }
     }
 }
@@ -177,6 +184,7 @@ pub struct YesServer {
     health: HealthService,
     streams: Arc<Streams>,
     addr: SocketAddr,
+    metrics: Option<MetricsServer>,
     // Dropped last: the completion-queue threads outlive the server.
     _env: Arc<Environment>,
 }
@@ -229,6 +237,15 @@ impl YesServer {
         let port = server
             .add_listening_port(config.listen.to_string(), ServerCredentials::insecure())
             .map_err(|_| StartError::Bind(config.listen))?;
+        let metrics = match config.metrics_listen {
+            None => None,
+            Some(at) => {
+                let metrics = MetricsServer::start(at, streams.registry.clone())
+                    .map_err(|e| StartError::Metrics(at, e))?;
+                info!("serving metrics on http://{}/metrics", metrics.local_addr());
+                Some(metrics)
+            }
+        };
         server.start();
         let addr = SocketAddr::new(config.listen.ip(), port);
         info!(
@@ -244,6 +261,7 @@ impl YesServer {
             health,
             streams,
             addr,
+            metrics,
             _env: env,
         })
     }
@@ -251,6 +269,11 @@ impl YesServer {
     /// The address the server listens on, with the port it really bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
     }
 
     /// The server's streams: live figures, totals, why streams ended.

@@ -23,6 +23,13 @@ pub enum Method {
 }
 
 impl Method {
+    /// Both methods.
+    pub const ALL: [Method; 2] = [Method::Yes, Method::YesWithFc];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     /// The method's name in the service.
     pub fn name(self) -> &'static str {
         match self {
@@ -69,7 +76,8 @@ impl End {
         }
     }
 
-    const ALL: [&'static str; 4] = ["cancelled", "deadline", "budget_exceeded", "shutdown"];
+    /// Every reason's name, as [`End::name`] gives them.
+    pub const ALL: [&'static str; 4] = ["cancelled", "deadline", "budget_exceeded", "shutdown"];
 
     fn index(&self) -> usize {
         Self::ALL.iter().position(|n| *n == self.name()).unwrap()
@@ -248,6 +256,33 @@ impl Totals {
     }
 }
 
+/// Totals of one method over all its streams, live and ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodTotals {
+    /// The method.
+    pub method: Method,
+    /// Streams live now.
+    pub active: u64,
+    /// Ended streams by reason, named as [`End::name`].
+    pub ended: Vec<(&'static str, u64)>,
+    /// Messages given to C-core.
+    pub messages: u64,
+    /// Payload bytes given to C-core.
+    pub bytes: u64,
+    /// Time the streams' writes waited on the clients' windows.
+    pub paused: Duration,
+}
+
+impl MethodTotals {
+    /// How many streams ended for the reason named `name`.
+    pub fn ended(&self, name: &str) -> u64 {
+        self.ended
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, c)| *c)
+    }
+}
+
 /// Every stream of one server.
 #[derive(Default)]
 pub struct Registry {
@@ -261,9 +296,15 @@ pub struct Registry {
 
 #[derive(Default)]
 struct Finished {
+    by_method: [MethodFinished; 2],
+}
+
+#[derive(Default, Clone, Copy)]
+struct MethodFinished {
     ended: [u64; 4],
     messages: u64,
     bytes: u64,
+    paused: Duration,
 }
 
 /// Returned by [`Registry::open`] once shutdown has begun.
@@ -309,9 +350,11 @@ impl Registry {
         let last = stream.snapshot();
         {
             let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
-            finished.ended[end.index()] += 1;
-            finished.messages += last.messages;
-            finished.bytes += last.bytes;
+            let method = &mut finished.by_method[last.method.index()];
+            method.ended[end.index()] += 1;
+            method.messages += last.messages;
+            method.bytes += last.bytes;
+            method.paused += last.paused;
         }
         self.active().remove(&stream.id);
         self.changed();
@@ -332,19 +375,46 @@ impl Registry {
 
     /// Totals over all streams so far.
     pub fn totals(&self) -> Totals {
-        let live = self.streams();
-        let finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        let by_method = self.by_method();
         Totals {
             started: self.next_id.load(Ordering::Relaxed),
-            active: live.len() as u64,
+            active: by_method.iter().map(|m| m.active).sum(),
             ended: End::ALL
                 .iter()
-                .copied()
-                .zip(finished.ended.iter().copied())
+                .map(|name| (*name, by_method.iter().map(|m| m.ended(name)).sum()))
                 .collect(),
-            messages: finished.messages + live.iter().map(|s| s.messages).sum::<u64>(),
-            bytes: finished.bytes + live.iter().map(|s| s.bytes).sum::<u64>(),
+            messages: by_method.iter().map(|m| m.messages).sum(),
+            bytes: by_method.iter().map(|m| m.bytes).sum(),
         }
+    }
+
+    /// Totals per method over all streams so far, live ones included.
+    pub fn by_method(&self) -> Vec<MethodTotals> {
+        let live = self.streams();
+        let finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        Method::ALL
+            .iter()
+            .map(|&method| {
+                let done = finished.by_method[method.index()];
+                let live = live.iter().filter(|s| s.method == method);
+                let (mut active, mut messages, mut bytes, mut paused) =
+                    (0, done.messages, done.bytes, done.paused);
+                for stream in live {
+                    active += 1;
+                    messages += stream.messages;
+                    bytes += stream.bytes;
+                    paused += stream.paused;
+                }
+                MethodTotals {
+                    method,
+                    active,
+                    ended: End::ALL.iter().copied().zip(done.ended).collect(),
+                    messages,
+                    bytes,
+                    paused,
+                }
+            })
+            .collect()
     }
 
     /// Refuses new streams from now on and ends every live one for

@@ -38,6 +38,7 @@ fn help_documents_every_flag() {
         "--max-connection-age",
         "--max-connection-age-grace",
         "--memory-quota",
+        "--metrics-listen",
         "--log-level",
         "--version",
         "0.0.0.0:9090",

@@ -1,0 +1,110 @@
+//! `--metrics-listen`: Prometheus metrics scraped while streams run.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use common::*;
+
+/// One scrape, over plain HTTP/1.0.
+fn scrape(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(socket, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    (head.to_owned(), body.to_owned())
+}
+
+/// The value of the sample `name{labels}` in an exposition.
+fn sample(body: &str, series: &str) -> f64 {
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in:\n{body}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn metrics_show_streams_and_a_slow_readers_pauses_growing() {
+    let server = server_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let metrics = server.metrics_addr().expect("metrics are served");
+
+    let (head, body) = scrape(metrics, "/metrics");
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "{head}"
+    );
+    assert_eq!(
+        sample(&body, "yes_active_streams{method=\"YesWithFc\"}"),
+        0.0
+    );
+
+    // A slow reader: 1 KiB replies, read now and then.
+    let client = client(&server);
+    let mut slow = client.yes_with_fc(&request(&"m".repeat(1024))).unwrap();
+    read(&mut slow, 1);
+    let paused = |body: &str| sample(body, "yes_paused_seconds_total{method=\"YesWithFc\"}");
+    let mut first = None;
+    let grew = eventually(|| {
+        read(&mut slow, 1);
+        let (_, body) = scrape(metrics, "/metrics");
+        assert_eq!(
+            sample(&body, "yes_active_streams{method=\"YesWithFc\"}"),
+            1.0
+        );
+        let now = paused(&body);
+        match first {
+            None if now > 0.0 => first = Some(now),
+            Some(then) => return now >= then + 0.5,
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        false
+    });
+    assert!(grew, "the slow reader's pause seconds did not grow");
+
+    // The slow stream ends: counted as cancelled, with what it sent.
+    drop(slow);
+    assert!(server.registry().wait_idle(PATIENCE));
+    let (_, body) = scrape(metrics, "/metrics");
+    assert_eq!(
+        sample(
+            &body,
+            "yes_streams_ended_total{method=\"YesWithFc\",reason=\"cancelled\"}"
+        ),
+        1.0
+    );
+    assert!(sample(&body, "yes_messages_sent_total{method=\"YesWithFc\"}") > 1.0);
+    assert!(sample(&body, "yes_bytes_sent_total{method=\"YesWithFc\"}") > 1024.0);
+    assert_eq!(sample(&body, "yes_naive_budget_exceeded_total"), 0.0);
+    assert!(sample(&body, "process_resident_memory_bytes") > 1e6);
+
+    let (head, _) = scrape(metrics, "/nothing");
+    assert!(head.contains(" 404"), "{head}");
+}
+
+#[test]
+fn naive_budget_failures_are_counted() {
+    let server = server_with(|c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.naive_budget = 1 << 20;
+    });
+    let client = client(&server);
+    let mut naive = client.yes(&request("n")).unwrap();
+    let (_, error) = read_to_error(&mut naive);
+    assert_eq!(code(&error), grpcio::RpcStatusCode::RESOURCE_EXHAUSTED);
+    assert!(server.registry().wait_idle(PATIENCE));
+    let (_, body) = scrape(server.metrics_addr().unwrap(), "/metrics");
+    assert_eq!(sample(&body, "yes_naive_budget_exceeded_total"), 1.0);
+    assert_eq!(
+        sample(
+            &body,
+            "yes_streams_ended_total{method=\"Yes\",reason=\"budget_exceeded\"}"
+        ),
+        1.0
+    );
+}
