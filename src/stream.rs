@@ -15,9 +15,9 @@
 //!   the pump waits, the pipe fills, and the producer pauses.
 //!
 //! Writes carry a buffer hint whenever another reply follows at once; C-core
-//! then gathers up to its write buffer (`--http2-write-buffer`) per socket write. The last
-//! reply before the pipe runs dry goes without the hint, so no reply ever
-//! waits in a buffer for one that is not coming.
+//! then gathers up to its write buffer (`--http2-write-buffer`) per socket
+//! write. The last reply before the pipe runs dry goes without the hint, so
+//! no reply ever waits in a buffer for one that is not coming.
 
 use std::future::poll_fn;
 use std::sync::Arc;
