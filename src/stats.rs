@@ -249,11 +249,16 @@ pub struct Totals {
 impl Totals {
     /// How many streams ended for the reason named `name`.
     pub fn ended(&self, name: &str) -> u64 {
-        self.ended
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0, |(_, c)| *c)
+        count_of(&self.ended, name)
     }
+}
+
+/// The count for the reason named `name` in a by-reason list.
+fn count_of(ended: &[(&'static str, u64)], name: &str) -> u64 {
+    ended
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0, |(_, c)| *c)
 }
 
 /// Totals of one method over all its streams, live and ended.
@@ -276,10 +281,7 @@ pub struct MethodTotals {
 impl MethodTotals {
     /// How many streams ended for the reason named `name`.
     pub fn ended(&self, name: &str) -> u64 {
-        self.ended
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0, |(_, c)| *c)
+        count_of(&self.ended, name)
     }
 }
 

@@ -265,28 +265,29 @@ async fn write_all(
     while let Some(chunk) = poll_fn(|cx| pipe.poll_pop(cx)).await {
         let count = chunk.count();
         for index in 0..count {
-            let written = match writable(stream, sink).await {
+            // `Some(len)`: C-core took a reply; `None`: the pipe was closed.
+            let taken = match writable(stream, sink).await {
                 Ok(true) => {
                     let reply = chunk.reply(index);
                     let len = reply.len();
                     let more = index + 1 < count || pipe.has_queued();
                     let flags = WriteFlags::default().buffer_hint(more);
                     sink.start_send_unpin((reply, flags))
-                        .map(|()| len)
+                        .map(|()| Some(len))
                         .map_err(|_| SinkFailed)
                 }
-                Ok(false) => Ok(0),
+                Ok(false) => Ok(None),
                 Err(failed) => Err(failed),
             };
-            match written {
-                Ok(len) if len > 0 => {
+            match taken {
+                Ok(Some(len)) => {
                     pipe.consumed(len);
                     stream.sent(len);
                 }
                 // The stream ended: let go of the rest of the chunk.
                 end => {
                     pipe.consumed(chunk.bytes() / count * (count - index));
-                    return end.map(|_| ());
+                    return end.map(drop);
                 }
             }
         }
