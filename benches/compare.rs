@@ -481,20 +481,7 @@ fn harness() {
     let mut rss_series: BTreeMap<Server, Vec<u64>> = BTreeMap::new();
     for server in [Server::Yes, Server::Java] {
         let running = start(&setup, server);
-        std::thread::sleep(Duration::from_millis(500));
-        let idle = rss_kib(running.pid());
-        let args = [
-            running.addr.clone(),
-            "yes-with-fc".into(),
-            "0".into(),
-            slow_seconds.to_string(),
-            "100".into(),
-            "10".into(),
-        ];
-        let mut load = client_command(&setup, Client::Rust, &args)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let (idle, mut load) = idle_then_paced_load(&setup, &running, slow_seconds, 100, 10);
         let mut series = vec![idle];
         for _ in 0..slow_seconds {
             std::thread::sleep(Duration::from_secs(1));
@@ -525,20 +512,7 @@ fn harness() {
     // 5: 1,000 open slow streams: RSS per stream.
     for server in [Server::Yes, Server::Java] {
         let running = start(&setup, server);
-        std::thread::sleep(Duration::from_millis(500));
-        let idle = rss_kib(running.pid());
-        let args = [
-            running.addr.clone(),
-            "yes-with-fc".into(),
-            "0".into(),
-            "5".into(),
-            "1000".into(),
-            "1".into(),
-        ];
-        let mut load = client_command(&setup, Client::Rust, &args)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let (idle, mut load) = idle_then_paced_load(&setup, &running, 5, 1000, 1);
         std::thread::sleep(Duration::from_secs(5));
         let loaded = rss_kib(running.pid());
         let _ = load.wait();
@@ -560,6 +534,33 @@ fn harness() {
     plot_rss(&setup.out.join("rss-slow-readers.svg"), &rss_series);
     plot_rates(&setup.out.join("msgs-by-size.svg"), &rows);
     eprintln!("compare: wrote {}", setup.out.display());
+}
+
+/// Lets `server` settle and reads its idle RSS (KiB), then starts the Rust
+/// client with `streams` `"yes"` streams, each reading `per_second` replies a
+/// second, for `seconds`.
+fn idle_then_paced_load(
+    setup: &Setup,
+    server: &Running,
+    seconds: u64,
+    streams: usize,
+    per_second: u64,
+) -> (u64, Child) {
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_kib(server.pid());
+    let args = [
+        server.addr.clone(),
+        "yes-with-fc".into(),
+        "0".into(),
+        seconds.to_string(),
+        streams.to_string(),
+        per_second.to_string(),
+    ];
+    let load = client_command(setup, Client::Rust, &args)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    (idle, load)
 }
 
 fn window_mean(series: &[u64], first: bool) -> f64 {
