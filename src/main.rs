@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
 use yes_grpc::executor;
-use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer};
+use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LISTENING};
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
 ///
@@ -168,7 +168,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("yes-server listening on {}", server.local_addr());
+    println!("{LISTENING}{}", server.local_addr());
     let _ = std::io::stdout().flush();
 
     let grace = args.grace_period;

@@ -119,6 +119,10 @@ impl Limits {
     }
 }
 
+/// What `yes-server` prints on stdout, followed by the bound address, once it
+/// listens; scripts and tests wait for this line.
+pub const LISTENING: &str = "yes-server listening on ";
+
 /// The default naive budget: 64 MiB.
 pub const DEFAULT_NAIVE_BUDGET: usize = 64 << 20;
 

@@ -42,7 +42,7 @@ impl ServerProcess {
             .unwrap();
         let addr = line
             .trim()
-            .strip_prefix("yes-server listening on ")
+            .strip_prefix(yes_grpc::server::LISTENING)
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
         // The log is read on a thread of its own, so waiting for a line can
