@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing yes-grpc needs on Debian, beyond Rust:
-# cmake and a C++ compiler (grpcio-sys builds gRPC C-core), and Debian's own
-# C-core with pkg-config (the platform C-core build mode). Idempotent and
-# non-interactive; works as root or through sudo.
+# cmake and a C++ compiler (grpcio-sys builds gRPC C-core), Debian's own
+# C-core with pkg-config (the platform C-core build mode), grpc-proto (the
+# reference .proto files our copies are checked against) and a Python that
+# can make virtualenvs (the reflection test installs grpcio-reflection from
+# PyPI into one). Idempotent and non-interactive; works as root or via sudo.
 set -euo pipefail
-exec "$(dirname "$0")/apt-install.sh" cmake g++ make pkg-config libgrpc-dev
+
+packages=(cmake g++ make pkg-config libgrpc-dev grpc-proto)
+# A Python that did not come from the package (as on some images) is fine.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  packages+=(python3 python3-venv)
+fi
+exec "$(dirname "$0")/apt-install.sh" "${packages[@]}"

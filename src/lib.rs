@@ -11,6 +11,7 @@
 //! * [`stats`]: live streams, why streams ended, totals;
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
+//! * [`reflection`]: server reflection, answered from the embedded descriptors;
 //! * [`memory`]: returning freed memory to the system;
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
@@ -23,6 +24,7 @@ pub mod memory;
 pub mod metrics;
 pub mod pipe;
 pub mod proto;
+pub mod reflection;
 pub mod server;
 pub mod service;
 pub mod stats;

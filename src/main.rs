@@ -22,7 +22,8 @@ use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LIS
 /// than --naive-budget bytes for a client that reads too slowly. YesWithFc
 /// streams it forever, paused by HTTP/2 flow control whenever the client's
 /// window is full. grpc.health.v1.Health reports SERVING for "" and
-/// "yes.SayYes" until shutdown begins.
+/// "yes.SayYes" until shutdown begins. Server reflection (v1 and v1alpha)
+/// describes all three services to grpcurl, `evans -r` and the like.
 ///
 /// SIGINT or SIGTERM shuts down gracefully: no new calls, every open stream
 /// ends with UNAVAILABLE, clients get up to --grace-period to see it, then
@@ -103,6 +104,11 @@ struct Args {
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
 
+    /// Do not serve server reflection (grpc.reflection.v1 and v1alpha, which
+    /// grpcurl and `evans -r` use to discover the services).
+    #[arg(long)]
+    no_reflection: bool,
+
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
@@ -160,6 +166,7 @@ fn main() -> ExitCode {
             memory_quota: args.memory_quota,
         },
         metrics_listen: args.metrics_listen,
+        reflection: !args.no_reflection,
     };
     let server = match YesServer::start(&config) {
         Ok(server) => server,

@@ -43,6 +43,9 @@ pub struct Config {
     pub limits: Limits,
     /// Where to serve Prometheus metrics (`GET /metrics`); `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Whether to serve server reflection (v1 and v1alpha), which `grpcurl`
+    /// and `evans -r` use to find the services without `.proto` files.
+    pub reflection: bool,
 }
 
 /// HTTP/2 connection limits and keepalive, passed to C-core as channel
@@ -149,6 +152,7 @@ impl Default for Config {
             write_buffer_bytes: DEFAULT_WRITE_BUFFER_BYTES,
             limits: Limits::default(),
             metrics_listen: None,
+            reflection: true,
         }
     }
 }
@@ -194,7 +198,8 @@ pub struct YesServer {
 }
 
 impl YesServer {
-    /// Starts serving `yes.SayYes` and `grpc.health.v1.Health` per `config`.
+    /// Starts serving `yes.SayYes`, `grpc.health.v1.Health` and (if enabled)
+    /// server reflection per `config`.
     pub fn start(config: &Config) -> Result<YesServer, StartError> {
         let max_request = i32::try_from(config.max_request_bytes).map_err(|_| {
             StartError::Config(format!(
@@ -232,12 +237,15 @@ impl YesServer {
             .max_receive_message_len(max_request)
             .http2_write_buffer_size(write_buffer);
         let args = config.limits.apply(builder)?.build_args();
-        let mut server = ServerBuilder::new(env.clone())
+        let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)
             .register_service(crate::service::say_yes(streams.clone()))
-            .register_service(grpcio_health::create_health(health.clone()))
-            .build()
-            .map_err(StartError::Build)?;
+            .register_service(grpcio_health::create_health(health.clone()));
+        if config.reflection {
+            let catalog = Arc::new(crate::reflection::Catalog::served());
+            builder = builder.register_service(crate::reflection::service(catalog));
+        }
+        let mut server = builder.build().map_err(StartError::Build)?;
         let port = server
             .add_listening_port(config.listen.to_string(), ServerCredentials::insecure())
             .map_err(|_| StartError::Bind(config.listen))?;

@@ -2,27 +2,9 @@
 
 mod common;
 
-use grpcio::{Marshaller, Method, MethodType, RpcStatusCode};
+use grpcio::{Method, MethodType, RpcStatusCode};
 
 use common::*;
-
-fn raw_method(name: &'static str) -> Method<Vec<u8>, Vec<u8>> {
-    fn ser(bytes: &Vec<u8>, buf: &mut grpcio::GrpcSlice) -> grpcio::Result<()> {
-        *buf = grpcio::GrpcSlice::from(bytes.as_slice());
-        Ok(())
-    }
-    fn de(mut reader: grpcio::MessageReader) -> grpcio::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
-        Ok(bytes)
-    }
-    Method {
-        ty: MethodType::ServerStreaming,
-        name,
-        req_mar: Marshaller { ser, de },
-        resp_mar: Marshaller { ser, de },
-    }
-}
 
 fn first_error(
     client: &grpcio::Client,
@@ -46,8 +28,8 @@ fn bad_requests_get_clear_statuses_and_others_flow_on() {
     read(&mut flowing, 10);
 
     let raw = grpcio::Client::new(channel(&server));
-    let fc = raw_method("/yes.SayYes/YesWithFc");
-    let naive = raw_method("/yes.SayYes/Yes");
+    let fc = raw_method(MethodType::ServerStreaming, "/yes.SayYes/YesWithFc");
+    let naive = raw_method(MethodType::ServerStreaming, "/yes.SayYes/Yes");
 
     // Field 1 holding bytes that are not UTF-8.
     for method in [&fc, &naive] {
@@ -60,9 +42,17 @@ fn bad_requests_get_clear_statuses_and_others_flow_on() {
     assert_eq!(code(&error), RpcStatusCode::INVALID_ARGUMENT);
 
     // A method the service does not have.
-    let error = first_error(&raw, &raw_method("/yes.SayYes/No"), vec![]);
+    let error = first_error(
+        &raw,
+        &raw_method(MethodType::ServerStreaming, "/yes.SayYes/No"),
+        vec![],
+    );
     assert_eq!(code(&error), RpcStatusCode::UNIMPLEMENTED);
-    let error = first_error(&raw, &raw_method("/no.Such/Service"), vec![]);
+    let error = first_error(
+        &raw,
+        &raw_method(MethodType::ServerStreaming, "/no.Such/Service"),
+        vec![],
+    );
     assert_eq!(code(&error), RpcStatusCode::UNIMPLEMENTED);
 
     // A request over the size limit is refused by C-core.

@@ -11,7 +11,7 @@ use futures::executor::block_on;
 use futures::StreamExt;
 use grpcio::{
     CallOption, Channel, ChannelBuilder, ClientSStreamReceiver, EnvBuilder, Environment,
-    RpcStatusCode,
+    Marshaller, Method, MethodType, RpcStatusCode,
 };
 
 use yes_grpc::proto::yes::{YesReply, YesRequest};
@@ -131,5 +131,24 @@ pub fn eventually(mut holds: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A method that sends and receives raw bytes, to put any bytes on the wire.
+pub fn raw_method(ty: MethodType, name: &'static str) -> Method<Vec<u8>, Vec<u8>> {
+    fn ser(bytes: &Vec<u8>, buf: &mut grpcio::GrpcSlice) -> grpcio::Result<()> {
+        *buf = grpcio::GrpcSlice::from(bytes.as_slice());
+        Ok(())
+    }
+    fn de(mut reader: grpcio::MessageReader) -> grpcio::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
+        Ok(bytes)
+    }
+    Method {
+        ty,
+        name,
+        req_mar: Marshaller { ser, de },
+        resp_mar: Marshaller { ser, de },
     }
 }
