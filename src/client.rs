@@ -11,6 +11,7 @@
 pub mod output;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,8 +20,8 @@ use futures::channel::oneshot;
 use futures::future::select;
 use futures::StreamExt;
 use grpcio::{
-    CallOption, ChannelBuilder, CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus,
-    RpcStatusCode,
+    CallOption, ChannelBuilder, ChannelCredentials, ChannelCredentialsBuilder,
+    CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus, RpcStatusCode,
 };
 
 use crate::proto::yes::YesRequest;
@@ -46,6 +47,37 @@ pub struct Options {
     pub gzip: bool,
     /// Print rates to stderr once a second instead of the lines.
     pub stats: bool,
+    /// Call over TLS instead of plaintext.
+    pub tls: Option<ClientTls>,
+}
+
+/// How the client speaks TLS.
+#[derive(Clone, Debug, Default)]
+pub struct ClientTls {
+    /// PEM CA certificates to trust; `None`: C-core's default roots.
+    pub ca: Option<PathBuf>,
+    /// PEM certificate chain and key to present (for mutual TLS).
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// The name to check the server's certificate against, instead of the
+    /// target's host (e.g. when calling an IP address).
+    pub server_name: Option<String>,
+}
+
+impl ClientTls {
+    /// Reads the files into C-core channel credentials.
+    pub fn credentials(&self) -> Result<ChannelCredentials, String> {
+        let read = |flag: &str, path: &PathBuf| {
+            std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))
+        };
+        let mut builder = ChannelCredentialsBuilder::new();
+        if let Some(ca) = &self.ca {
+            builder = builder.root_cert(read("--tls-ca", ca)?);
+        }
+        if let Some((cert, key)) = &self.identity {
+            builder = builder.cert(read("--tls-cert", cert)?, read("--tls-key", key)?);
+        }
+        Ok(builder.build())
+    }
 }
 
 /// How a run ended.
@@ -91,8 +123,8 @@ pub fn channel_target(target: &str) -> Result<String, String> {
 
 /// A client for `target` (a C-core target, see [`channel_target`]) on a
 /// channel of its own, balancing calls round-robin over the target's
-/// addresses.
-pub fn connect(target: &str, gzip: bool) -> SayYesClient {
+/// addresses, over TLS if `tls` says so.
+pub fn connect(target: &str, gzip: bool, tls: Option<&ClientTls>) -> Result<SayYesClient, String> {
     let env = Arc::new(
         EnvBuilder::new()
             .cq_count(1)
@@ -103,7 +135,16 @@ pub fn connect(target: &str, gzip: bool) -> SayYesClient {
     if gzip {
         builder = builder.default_compression_algorithm(CompressionAlgorithms::GRPC_COMPRESS_GZIP);
     }
-    SayYesClient::new(builder.connect(target))
+    let channel = match tls {
+        None => builder.connect(target),
+        Some(tls) => {
+            if let Some(name) = &tls.server_name {
+                builder = builder.override_ssl_target(name.clone());
+            }
+            builder.set_credentials(tls.credentials()?).connect(target)
+        }
+    };
+    Ok(SayYesClient::new(channel))
 }
 
 /// Runs one call and writes its replies to `output` per `options`, until
@@ -119,7 +160,12 @@ pub fn run(
             return Outcome::Failed(RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, e))
         }
     };
-    let client = connect(&target, options.gzip);
+    let client = match connect(&target, options.gzip, options.tls.as_ref()) {
+        Ok(client) => client,
+        Err(e) => {
+            return Outcome::Failed(RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, e))
+        }
+    };
 
     let mut request = YesRequest::new();
     request.set_message(options.message.clone());

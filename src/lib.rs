@@ -12,6 +12,7 @@
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
 //! * [`reflection`]: server reflection, answered from the embedded descriptors;
+//! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
 //! * [`memory`]: returning freed memory to the system;
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
@@ -29,5 +30,6 @@ pub mod server;
 pub mod service;
 pub mod stats;
 pub mod stream;
+pub mod tls;
 
 pub use server::{Config, Limits, YesServer};

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use signal_hook_async_std::Signals;
 
 use yes_grpc::executor;
 use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LISTENING};
+use yes_grpc::tls::TlsFiles;
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
 ///
@@ -104,6 +106,21 @@ struct Args {
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
 
+    /// Serve TLS with this PEM certificate chain (leaf first). Needs
+    /// --tls-key. The files are read again when they change on disk, so new
+    /// connections pick up a renewed certificate without a restart.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Mutual TLS: clients must present a certificate issued by a CA in this
+    /// PEM file, or the handshake fails. Needs --tls-cert and --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+
     /// Do not serve server reflection (grpc.reflection.v1 and v1alpha, which
     /// grpcurl and `evans -r` use to discover the services).
     #[arg(long)]
@@ -167,6 +184,14 @@ fn main() -> ExitCode {
         },
         metrics_listen: args.metrics_listen,
         reflection: !args.no_reflection,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     let server = match YesServer::start(&config) {
         Ok(server) => server,

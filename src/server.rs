@@ -18,6 +18,7 @@ use crate::executor;
 use crate::metrics::MetricsServer;
 use crate::stats::Registry;
 use crate::stream::Streams;
+use crate::tls::{TlsError, TlsFiles};
 
 /// Everything the server needs to start. `Default` gives the documented
 /// defaults of `yes-server`.
@@ -46,6 +47,8 @@ pub struct Config {
     /// Whether to serve server reflection (v1 and v1alpha), which `grpcurl`
     /// and `evans -r` use to find the services without `.proto` files.
     pub reflection: bool,
+    /// Serve TLS (mutual TLS if it names a client CA) instead of plaintext.
+    pub tls: Option<TlsFiles>,
 }
 
 /// HTTP/2 connection limits and keepalive, passed to C-core as channel
@@ -153,6 +156,7 @@ impl Default for Config {
             limits: Limits::default(),
             metrics_listen: None,
             reflection: true,
+            tls: None,
         }
     }
 }
@@ -164,10 +168,14 @@ pub enum StartError {
     Build(grpcio::Error),
     /// C-core could not listen on the address.
     Bind(SocketAddr),
+    /// C-core could not listen on the address with the TLS credentials.
+    BindTls(SocketAddr),
     /// A setting is out of range.
     Config(String),
     /// The metrics listener could not start.
     Metrics(SocketAddr, std::io::Error),
+    /// A TLS file cannot be used.
+    Tls(TlsError),
 }
 
 impl fmt::Display for StartError {
@@ -178,8 +186,15 @@ impl fmt::Display for StartError {
                 f,
                 "cannot listen on {addr}: the port is in use, or the address is not on this host"
             ),
+            StartError::BindTls(addr) => write!(
+                f,
+                "cannot listen on {addr} with TLS: the port is in use, the address is not on \
+                 this host, or C-core rejected the certificate or key (e.g. a key that does \
+                 not match the certificate; C-core's log above says which)"
+            ),
             StartError::Config(why) => f.write_str(why),
             StartError::Metrics(addr, e) => write!(f, "cannot serve metrics on {addr}: {e}"),
+            StartError::Tls(e) => write!(f, "cannot serve TLS: {e}"),
         }
     }
 }
@@ -246,9 +261,19 @@ impl YesServer {
             builder = builder.register_service(crate::reflection::service(catalog));
         }
         let mut server = builder.build().map_err(StartError::Build)?;
+        let (credentials, bind_error) = match &config.tls {
+            None => (
+                ServerCredentials::insecure(),
+                StartError::Bind(config.listen),
+            ),
+            Some(files) => (
+                crate::tls::credentials(files).map_err(StartError::Tls)?,
+                StartError::BindTls(config.listen),
+            ),
+        };
         let port = server
-            .add_listening_port(config.listen.to_string(), ServerCredentials::insecure())
-            .map_err(|_| StartError::Bind(config.listen))?;
+            .add_listening_port(config.listen.to_string(), credentials)
+            .map_err(|_| bind_error)?;
         let metrics = match config.metrics_listen {
             None => None,
             Some(at) => {
@@ -260,8 +285,13 @@ impl YesServer {
         };
         server.start();
         let addr = SocketAddr::new(config.listen.ip(), port);
+        let security = match &config.tls {
+            None => "plaintext",
+            Some(files) if files.mutual() => "mutual TLS",
+            Some(_) => "TLS",
+        };
         info!(
-            "serving yes.SayYes on {addr} ({} completion queues, Yes budget {} bytes, \
+            "serving yes.SayYes on {addr} over {security} ({} completion queues, Yes budget {} bytes, \
              largest request {} bytes, HTTP/2 write buffer {} bytes)",
             config.completion_queues,
             config.naive_budget,

@@ -174,7 +174,7 @@ fn round_robin_over_two_servers() {
     let (a, b) = (server(), server());
     let target = format!("{},{}", a.local_addr(), b.local_addr());
     let target = yes_grpc::client::channel_target(&target).unwrap();
-    let client = yes_grpc::client::connect(&target, false);
+    let client = yes_grpc::client::connect(&target, false, None).unwrap();
     let mut streams = Vec::new();
     for _ in 0..20 {
         let mut stream = client.yes_with_fc(&request("rr")).unwrap();

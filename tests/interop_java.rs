@@ -12,6 +12,7 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::certs::Certs;
 use common::process::ServerProcess;
 use common::PATIENCE;
 use yes_grpc::codec::Encoded;
@@ -57,7 +58,15 @@ impl Java {
 
     /// Runs one case to its end; fails the test if it hangs.
     fn run(&self, case: &str, target: &str) -> Output {
-        let child = self.command(case, target).spawn().expect("java starts");
+        self.run_with(case, target, &[])
+    }
+
+    /// Runs one case with environment variables (the `YES_TLS_*` ones make
+    /// its channel speak TLS).
+    fn run_with(&self, case: &str, target: &str, env: &[(&str, String)]) -> Output {
+        let mut command = self.command(case, target);
+        command.envs(env.iter().map(|(name, value)| (name, value)));
+        let child = command.spawn().expect("java starts");
         wait_output(child, CASE_LIMIT)
     }
 }
@@ -275,6 +284,60 @@ fn shutdown_while_streaming(java: &Java) -> Result<String, String> {
     ))
 }
 
+/// The server flags for TLS with `certs`, mutual if `mutual`.
+fn tls_flags(certs: &Certs, mutual: bool) -> Vec<String> {
+    let mut flags: Vec<String> = LOG.iter().map(|s| s.to_string()).collect();
+    for (flag, file) in [("--tls-cert", "server.pem"), ("--tls-key", "server.key")] {
+        flags.extend([flag.to_owned(), certs.arg(file)]);
+    }
+    if mutual {
+        flags.extend(["--tls-client-ca".to_owned(), certs.arg("ca.pem")]);
+    }
+    flags
+}
+
+/// Case 13: TLS. The Java client trusts the test CA and reads 10,000 replies.
+fn tls(java: &Java) -> Result<String, String> {
+    let certs = Certs::new("java-tls");
+    let flags = tls_flags(&certs, false);
+    let mut server = ServerProcess::spawn(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let trust = [("YES_TLS_CA", certs.arg("ca.pem"))];
+    let output = java.run_with("default-reply", &server.addr, &trust);
+    server.stop();
+    Ok(format!("over TLS: {}", verdict("default-reply", &output)?))
+}
+
+/// Case 14: mutual TLS. With the client certificate the Java client reads;
+/// without one, or with one from another CA (which the JDK then does not
+/// offer), it is refused during the handshake, and C-core logs why.
+fn mutual_tls(java: &Java) -> Result<String, String> {
+    let certs = Certs::new("java-mtls");
+    let rogue = Certs::new("java-rogue");
+    let flags = tls_flags(&certs, true);
+    let mut server = ServerProcess::spawn(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let trust = ("YES_TLS_CA", certs.arg("ca.pem"));
+    let identity = |of: &Certs| {
+        [
+            trust.clone(),
+            ("YES_TLS_CERT", of.arg("client.pem")),
+            ("YES_TLS_KEY", of.arg("client.key")),
+        ]
+    };
+    let with_cert = java.run_with("default-reply", &server.addr, &identity(&certs));
+    let without = java.run_with("refused", &server.addr, std::slice::from_ref(&trust));
+    let untrusted = java.run_with("refused", &server.addr, &identity(&rogue));
+    let refusal = server.log_until("Handshake failed");
+    server.stop();
+    let with_cert = verdict("default-reply", &with_cert)?;
+    let without = verdict("refused", &without)?;
+    let untrusted = verdict("refused", &untrusted)?;
+    Ok(format!(
+        "with its certificate: {with_cert}; without one: {without}; with another CA's: \
+         {untrusted}, server logged \"{}\"",
+        refusal.split("] ").nth(1).unwrap_or(&refusal).trim()
+    ))
+}
+
 #[test]
 fn grpc_java_clients_against_the_server_binary() {
     let java = Java::build();
@@ -305,6 +368,8 @@ fn grpc_java_clients_against_the_server_binary() {
         "12 server SIGTERM while streaming",
         shutdown_while_streaming(&java),
     ));
+    results.push(("13 TLS", tls(&java)));
+    results.push(("14 mutual TLS", mutual_tls(&java)));
     results.sort_by_key(|(name, _)| name.split(' ').next().unwrap().parse::<u32>().unwrap());
 
     // Not a pass/fail case: what the sample's own style of client sees.

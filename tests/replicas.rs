@@ -21,7 +21,7 @@ fn streams_spread_over_replicas_and_leave_a_draining_one() {
         .map(|r| r.local_addr().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let client = connect(&channel_target(&target).unwrap(), false);
+    let client = connect(&channel_target(&target).unwrap(), false, None).unwrap();
 
     let open = |count: usize| -> Vec<_> {
         (0..count)

@@ -1,5 +1,6 @@
 //! `yes-client`: parses flags, runs the call, maps the outcome to an exit code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use clap::{Parser, ValueEnum};
 use signal_hook::consts::SIGINT;
 use signal_hook::iterator::Signals;
 
-use yes_grpc::client::{run, Options, Outcome};
+use yes_grpc::client::{run, ClientTls, Options, Outcome};
 use yes_grpc::stats::Method;
 
 /// GNU `yes` over gRPC: prints the server's replies, one per line, forever.
@@ -55,6 +56,30 @@ struct Args {
     /// Print messages/s and MB/s to stderr once a second instead of lines.
     #[arg(long)]
     stats: bool,
+
+    /// Call over TLS, trusting C-core's default root certificates unless
+    /// --tls-ca is given. Implied by the other --tls-* flags.
+    #[arg(long)]
+    tls: bool,
+
+    /// Trust the CA certificates in this PEM file (e.g. the CA that signed
+    /// the server's --tls-cert).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+
+    /// Present this PEM certificate chain to the server (mutual TLS, for a
+    /// server started with --tls-client-ca). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Check the server's certificate against this name instead of the
+    /// target's host (e.g. "localhost" when calling 127.0.0.1).
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -85,6 +110,15 @@ fn main() -> ExitCode {
         deadline: args.deadline,
         gzip: matches!(args.compress, Some(Compress::Gzip)),
         stats: args.stats,
+        tls: (args.tls
+            || args.tls_ca.is_some()
+            || args.tls_cert.is_some()
+            || args.tls_server_name.is_some())
+        .then(|| ClientTls {
+            ca: args.tls_ca,
+            identity: args.tls_cert.zip(args.tls_key),
+            server_name: args.tls_server_name,
+        }),
     };
 
     let (interrupt, interrupted) = futures::channel::oneshot::channel();

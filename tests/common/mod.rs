@@ -2,6 +2,7 @@
 //! and a real grpcio client.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod process;
 
 use std::sync::Arc;

@@ -12,6 +12,8 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.DebianJdkAlpn;
+import java.io.File;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
@@ -59,12 +61,27 @@ public final class YesInterop {
     System.exit(code);
   }
 
-  static ManagedChannel channel(String target) {
+  /**
+   * A channel to {@code target}: plaintext, or TLS when {@code YES_TLS_CA} names the PEM CA to
+   * trust, presenting the client certificate {@code YES_TLS_CERT} with key {@code YES_TLS_KEY}
+   * (PKCS#8) when both are set (mutual TLS).
+   */
+  static ManagedChannel channel(String target) throws Exception {
     // A fixed 1 MiB window: how much a client buffers for a stream it reads slowly.
-    return NettyChannelBuilder.forTarget(target)
-        .usePlaintext()
-        .flowControlWindow(1 << 20)
-        .maxInboundMessageSize(8 << 20)
+    NettyChannelBuilder builder =
+        NettyChannelBuilder.forTarget(target)
+            .flowControlWindow(1 << 20)
+            .maxInboundMessageSize(8 << 20);
+    String ca = System.getenv("YES_TLS_CA");
+    if (ca == null) {
+      return builder.usePlaintext().build();
+    }
+    String cert = System.getenv("YES_TLS_CERT");
+    String key = System.getenv("YES_TLS_KEY");
+    return builder
+        .sslContext(
+            DebianJdkAlpn.clientContext(
+                new File(ca), cert == null ? null : new File(cert), key == null ? null : new File(key)))
         .build();
   }
 
@@ -94,6 +111,8 @@ public final class YesInterop {
         return streamUntilKilled(channel);
       case "stream-until-shutdown":
         return streamUntilShutdown(channel);
+      case "refused":
+        return refused(channel);
       case "sample-style-rate":
         return sampleStyleRate(channel);
       default:
@@ -537,7 +556,17 @@ public final class YesInterop {
     return "every stream ended with " + seen;
   }
 
-  // The sample's own style of client: an async stub and a plain StreamObserver.
+  // 14: a client the server must refuse (mutual TLS without a trusted certificate)
+  static String refused(ManagedChannel channel) throws Exception {
+    Call call = Call.fc(channel, "");
+    Status status = call.drainToStatus();
+    check(
+        status.getCode() == Status.Code.UNAVAILABLE,
+        "the call fails UNAVAILABLE, got " + status);
+    String why = String.valueOf(status.getDescription()).lines().findFirst().orElse("");
+    return "refused: " + status.getCode() + " (" + why + ")";
+  }
+
   static String sampleStyleRate(ManagedChannel channel) throws Exception {
     AtomicLong count = new AtomicLong();
     AtomicReference<Throwable> error = new AtomicReference<>();
