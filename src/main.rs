@@ -95,10 +95,13 @@ struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     max_connection_age_grace: Option<Duration>,
 
-    /// Memory C-core may use for its buffers (a C-core resource quota).
-    /// [default: no limit]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    memory_quota: Option<usize>,
+    /// Memory C-core may use for its buffers (a C-core resource quota), or
+    /// "unlimited". Past it C-core resets the streams that hold the most
+    /// (ENHANCE_YOUR_CALM). It is what stops a client that announces a huge
+    /// request and trickles it in: C-core buffers a request whole before it
+    /// checks --max-request-bytes.
+    #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_quota)]
+    memory_quota: Quota,
 
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT): streams
     /// live and ended by method and reason, messages, bytes, seconds paused
@@ -144,6 +147,18 @@ fn parse_size(text: &str) -> Result<usize, String> {
     usize::try_from(size.as_u64()).map_err(|_| format!("{text} is too large"))
 }
 
+/// A memory quota; `None` is "unlimited". (A field of type `Option` would
+/// make clap treat the flag as optional instead.)
+#[derive(Clone, Copy, Debug)]
+struct Quota(Option<usize>);
+
+fn parse_quota(text: &str) -> Result<Quota, String> {
+    match text {
+        "unlimited" => Ok(Quota(None)),
+        _ => parse_size(text).map(|bytes| Quota(Some(bytes))),
+    }
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (try 10s, 500ms or 2m)"))
 }
@@ -180,7 +195,7 @@ fn main() -> ExitCode {
             max_connection_idle: args.max_connection_idle,
             max_connection_age: args.max_connection_age,
             max_connection_age_grace: args.max_connection_age_grace,
-            memory_quota: args.memory_quota,
+            memory_quota: args.memory_quota.0,
         },
         metrics_listen: args.metrics_listen,
         reflection: !args.no_reflection,

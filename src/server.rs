@@ -71,9 +71,17 @@ pub struct Limits {
     /// After `max_connection_age`, how long streams may go on before the
     /// connection is closed under them.
     pub max_connection_age_grace: Option<Duration>,
-    /// Memory C-core may use for its buffers (a resource quota).
+    /// Memory C-core may use for its buffers (a resource quota); `None`:
+    /// unlimited. C-core buffers each incoming message whole before checking
+    /// its size, so this is the only bound on what a client announcing a
+    /// huge request can make the server hold.
     pub memory_quota: Option<usize>,
 }
+
+/// The default memory quota for C-core's buffers: far above what streaming
+/// needs (about 100 KiB per slow stream), low enough that a client
+/// announcing a 4 GiB request is cut off long before the host suffers.
+pub const DEFAULT_MEMORY_QUOTA: usize = 512 << 20;
 
 /// The default most concurrent streams per connection.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1024;
@@ -87,7 +95,7 @@ impl Default for Limits {
             max_connection_idle: None,
             max_connection_age: None,
             max_connection_age_grace: None,
-            memory_quota: None,
+            memory_quota: Some(DEFAULT_MEMORY_QUOTA),
         }
     }
 }
@@ -292,11 +300,15 @@ impl YesServer {
         };
         info!(
             "serving yes.SayYes on {addr} over {security} ({} completion queues, Yes budget {} bytes, \
-             largest request {} bytes, HTTP/2 write buffer {} bytes)",
+             largest request {} bytes, HTTP/2 write buffer {} bytes, C-core memory quota {})",
             config.completion_queues,
             config.naive_budget,
             config.max_request_bytes,
-            config.write_buffer_bytes
+            config.write_buffer_bytes,
+            match config.limits.memory_quota {
+                Some(bytes) => format!("{bytes} bytes"),
+                None => "unlimited".to_owned(),
+            }
         );
         Ok(YesServer {
             server,

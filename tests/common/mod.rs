@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod h2;
 pub mod process;
+pub mod tier;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

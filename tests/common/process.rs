@@ -96,6 +96,26 @@ impl ServerProcess {
         lines.last().unwrap().clone()
     }
 
+    /// Takes the lines logged so far, without waiting.
+    pub fn drain_log(&mut self) -> &[String] {
+        while let Ok(line) = self.log.try_recv() {
+            self.lines.push(line);
+        }
+        &self.lines
+    }
+
+    /// Streams started minus streams ended, by the log (the server must run
+    /// with `yes_grpc::stream=debug`, which logs starts).
+    pub fn live_streams(&mut self) -> usize {
+        let lines = self.drain_log();
+        let started = lines
+            .iter()
+            .filter(|l| l.contains(" started: reply"))
+            .count();
+        let ended = lines.iter().filter(|l| l.contains(" ended: ")).count();
+        started - ended
+    }
+
     /// Reads what is left of the log (after the server exited).
     pub fn rest_of_log(&mut self) -> &[String] {
         while let Ok(line) = self.log.recv_timeout(PATIENCE) {
