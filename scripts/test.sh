@@ -13,7 +13,10 @@ modes=(system bundled)
 [ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")
 for mode in "${modes[@]}"; do
   echo "=== tests with the $mode C-core" >&2
-  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test -- --skip grpc_java_clients
+  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test -- --skip grpc_java_clients --skip fault_suite::
+  # The fault suite's quick tier, alone and showing its figures ("faults:" and
+  # "hostile:" lines); scripts/faults-long.sh runs the long tier.
+  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test faults --test hostile -- --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test interop_java -- --nocapture
 done

@@ -7,7 +7,28 @@
 //! default) at once, in 64 KiB chunks. glibc keeps such chunks in its heaps
 //! for reuse, so the process's RSS stays high after the stream is gone, and
 //! nobody can tell a leak from a cache. After a stream that held much ends,
-//! the server asks glibc to return free pages to the system.
+//! and every few seconds, the server asks glibc to return free pages to the
+//! system.
+
+use std::time::Duration;
+
+/// How often the server hands freed heap back to the system anyway: after
+/// a thousand streams end, or a flood of calls C-core cancelled before any
+/// handler ran, glibc would otherwise keep their memory for good.
+pub const TRIM_EVERY: Duration = Duration::from_secs(5);
+
+/// Trims the heap every [`TRIM_EVERY`] for as long as `alive` holds (the
+/// server that started it is running). On the executor; the trim itself
+/// runs where blocking is allowed.
+pub async fn trim_periodically(alive: impl Fn() -> bool) {
+    loop {
+        crate::executor::sleep(TRIM_EVERY).await;
+        if !alive() {
+            return;
+        }
+        crate::executor::unblock(release_free_memory).await;
+    }
+}
 
 /// Streams that held more than this many bytes trim the heap when they end.
 pub const TRIM_AFTER_HOLDING: usize = 1 << 20;

@@ -250,6 +250,10 @@ impl YesServer {
             registry: Arc::new(Registry::default()),
             naive_budget: config.naive_budget,
         });
+        let alive = Arc::downgrade(&streams);
+        executor::spawn(crate::memory::trim_periodically(move || {
+            alive.strong_count() > 0
+        }));
         let write_buffer = i32::try_from(config.write_buffer_bytes).map_err(|_| {
             StartError::Config(format!(
                 "the HTTP/2 write buffer must be under 2 GiB, not {} bytes",

@@ -1,0 +1,456 @@
+//! The fault suite (issue 7): soak, scale, churn, shutdown under load and
+//! request fuzzing, against the real binary over loopback. The quick tier
+//! runs with `cargo test` (and CI); the long tier is `scripts/faults-long.sh`
+//! (release build, full counts). Each test prints `faults:` lines with its
+//! figures and the tier they belong to. (Hostile bytes: tests/hostile.rs.)
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use futures::StreamExt;
+use grpcio::{CallOption, ChannelBuilder, MethodType, RpcStatusCode};
+use protobuf::Message;
+
+use yes_grpc::codec::Request;
+use yes_grpc::proto::yes::YesRequest;
+use yes_grpc::proto::yes_grpc::SayYesClient;
+
+use common::process::ServerProcess;
+use common::tier::Tier;
+use common::*;
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_yes-client");
+
+/// Stream starts are logged too, so the log tells live streams.
+const LOG: &[&str] = &["--log-level", "info,yes_grpc::stream=debug"];
+
+/// A client on a connection of its own to a server process.
+fn connection(server: &ServerProcess) -> SayYesClient {
+    let channel = ChannelBuilder::new(client_env())
+        .use_local_subchannel_pool(true)
+        .connect(&server.addr);
+    SayYesClient::new(channel)
+}
+
+/// The fault tests measure RSS and rates, so they run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Mean of the samples in a window.
+fn mean(samples: &[u64]) -> f64 {
+    samples.iter().sum::<u64>() as f64 / samples.len().max(1) as f64
+}
+
+/// The tests of the fault suite, in a module of their own so that
+/// scripts/test.sh can run them apart (`--skip fault_suite::`) with their
+/// figures shown.
+mod fault_suite {
+    use super::*;
+
+    #[test]
+    fn soak_slow_readers_and_fast_streams() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let mut server = ServerProcess::spawn(LOG);
+        let stop = Arc::new(AtomicBool::new(false));
+        let errors = Arc::new(AtomicU64::new(0));
+
+        // 100 slow readers (10 msgs/s each), ten per thread and connection.
+        let mut threads = Vec::new();
+        for _ in 0..10 {
+            let client = connection(&server);
+            let (stop, errors) = (stop.clone(), errors.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut streams: Vec<_> = (0..10)
+                    .map(|_| client.yes_with_fc(&request("slow")).unwrap())
+                    .collect();
+                while !stop.load(Ordering::Relaxed) {
+                    let round = Instant::now();
+                    for stream in &mut streams {
+                        if !matches!(block_on(stream.next()), Some(Ok(_))) {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    // Pacing, not synchronisation: 10 reads a second per stream.
+                    std::thread::sleep(Duration::from_millis(100).saturating_sub(round.elapsed()));
+                }
+            }));
+        }
+        // 4 fast streams, each counting what it reads per second.
+        let fast: Vec<Arc<AtomicU64>> = (0..4).map(|_| Arc::new(AtomicU64::new(0))).collect();
+        for counter in &fast {
+            let client = connection(&server);
+            let (stop, errors, counter) = (stop.clone(), errors.clone(), counter.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut stream = client.yes_with_fc(&request("fast")).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    match block_on(stream.next()) {
+                        Some(Ok(_)) => counter.fetch_add(1, Ordering::Relaxed),
+                        _ => errors.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            }));
+        }
+        assert!(
+            eventually(|| server.live_streams() == 104),
+            "{} streams live, not 104",
+            server.live_streams()
+        );
+
+        // Sample RSS and the fast streams' rate once a second.
+        let seconds = tier.soak().as_secs();
+        let (mut rss, mut rates) = (Vec::new(), Vec::new());
+        let mut last = 0;
+        let started = Instant::now();
+        for second in 1..=seconds {
+            std::thread::sleep(Duration::from_secs(second).saturating_sub(started.elapsed()));
+            let total: u64 = fast.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+            rates.push(total - last);
+            last = total;
+            rss.push(server.rss_kib());
+        }
+        stop.store(true, Ordering::Relaxed);
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert!(eventually(|| server.live_streams() == 0));
+        server.stop();
+
+        // Windows: the first after a quarter of the run as warm-up (C-core's
+        // and the allocator's pools grow meanwhile), and the last, each a
+        // quarter of the run.
+        let window = seconds as usize / 4;
+        let first = window..2 * window;
+        let (first_rss, last_rss) = (mean(&rss[first.clone()]), mean(&rss[rss.len() - window..]));
+        let (first_rate, last_rate) = (mean(&rates[first]), mean(&rates[rates.len() - window..]));
+        println!(
+            "faults: soak ({tier:?} tier, {seconds} s): 100 slow readers + 4 fast streams; fast \
+             streams {:.0} msgs/s in the first {window} s window, {:.0} in the last; RSS {:.0} KiB \
+             -> {:.0} KiB ({:+.1} %); stream errors {}",
+            first_rate,
+            last_rate,
+            first_rss,
+            last_rss,
+            (last_rss / first_rss - 1.0) * 100.0,
+            errors.load(Ordering::Relaxed)
+        );
+        assert_eq!(
+            errors.load(Ordering::Relaxed),
+            0,
+            "stream errors in the soak"
+        );
+        assert!(
+            last_rss <= first_rss * 1.10,
+            "RSS grew from {first_rss:.0} to {last_rss:.0} KiB"
+        );
+        assert!(
+            last_rate >= first_rate * 0.5,
+            "the fast streams slowed from {first_rate:.0} to {last_rate:.0} msgs/s"
+        );
+    }
+
+    #[test]
+    fn scale_a_thousand_streams_all_progress() {
+        let _alone = alone();
+        let mut server = ServerProcess::spawn(LOG);
+        let before = server.rss_kib();
+        let clients: Vec<SayYesClient> = (0..4).map(|_| connection(&server)).collect();
+        let mut streams: Vec<_> = (0..1000)
+            .map(|i| clients[i % 4].yes_with_fc(&request("scale")).unwrap())
+            .collect();
+        assert!(eventually(|| server.live_streams() == 1000));
+        // Every stream makes progress, round after round.
+        for _ in 0..3 {
+            for stream in &mut streams {
+                assert_eq!(read(stream, 10), ["scale"; 10]);
+            }
+        }
+        let during = server.rss_kib();
+        drop(streams);
+        assert!(eventually(|| server.live_streams() == 0));
+        // The server hands freed heap back every few seconds.
+        let back = eventually(|| server.rss_kib() < before + (during - before) / 4);
+        let after = server.rss_kib();
+        server.stop();
+        assert!(
+            back,
+            "RSS stayed at {after} KiB after the streams ended (before: {before} KiB)"
+        );
+        println!(
+            "faults: scale: 1000 concurrent streams on 4 connections all read 30 replies; RSS {before} \
+             KiB -> {during} KiB with them ({:.1} KiB per stream) -> {after} KiB after",
+            (during - before) as f64 / 1000.0
+        );
+    }
+
+    /// A `yes-client` process streaming into a pipe nobody reads, so it is
+    /// paused, not spinning, when it is killed.
+    fn paused_client(server: &ServerProcess) -> Child {
+        Command::new(CLIENT)
+            .args(["--target", &server.addr, "churn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("yes-client starts")
+    }
+
+    #[test]
+    fn churn_cancels_deadlines_and_killed_clients_leave_nothing() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let (cancels, deadlines, kills) = tier.pick((2_000, 200, 20), (10_000, 1_000, 200));
+        let mut server = ServerProcess::spawn(LOG);
+        let client = connection(&server);
+
+        // Warm up, so the baseline includes the allocator's settled pools.
+        let cycle = |client: &SayYesClient| {
+            let mut stream = client.yes_with_fc(&request("churn")).unwrap();
+            read(&mut stream, 1);
+        };
+        for _ in 0..100 {
+            cycle(&client);
+        }
+        let baseline = server.rss_kib();
+
+        let started = Instant::now();
+        for _ in 0..cancels {
+            cycle(&client);
+        }
+        let cancel_time = started.elapsed();
+
+        let started = Instant::now();
+        for batch in 0..deadlines / 100 {
+            let calls: Vec<_> = (0..100)
+                .map(|_| {
+                    let option = CallOption::default().timeout(Duration::from_millis(20));
+                    client.yes_with_fc_opt(&request("late"), option).unwrap()
+                })
+                .collect();
+            for mut call in calls {
+                let (_, error) = read_to_error(&mut call);
+                assert_eq!(
+                    code(&error),
+                    RpcStatusCode::DEADLINE_EXCEEDED,
+                    "batch {batch}"
+                );
+            }
+        }
+        let deadline_time = started.elapsed();
+
+        let started = Instant::now();
+        for _ in 0..kills / 20 {
+            let mut children: Vec<Child> = (0..20).map(|_| paused_client(&server)).collect();
+            // Each child's first line proves its stream flows.
+            for child in &mut children {
+                let mut line = String::new();
+                let stdout = child.stdout.as_mut().unwrap();
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                    .unwrap();
+                assert_eq!(line, "churn\n");
+            }
+            for child in &mut children {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+        }
+        let kill_time = started.elapsed();
+
+        // Every stream that started logged its end. (A 20 ms deadline may pass
+        // before the call reaches the handler: C-core ends those itself.)
+        assert!(
+            eventually(|| server.live_streams() == 0),
+            "{} streams still live",
+            server.live_streams()
+        );
+        let lines = server.drain_log().to_vec();
+        let total = lines
+            .iter()
+            .filter(|l| l.contains(" started: reply"))
+            .count();
+        let count = |reason: &str| lines.iter().filter(|l| l.contains(reason)).count();
+        let after = server.rss_kib();
+        server.stop();
+        println!(
+            "faults: churn ({tier:?} tier): {cancels} start-then-cancel cycles in {:.1} s ({:.0}/s), \
+             {deadlines} deadline expiries in {:.1} s, {kills} yes-client processes killed with \
+             SIGKILL mid-stream in {:.1} s; all {total} streams that reached the handler logged \
+             their end ({} cancelled or lost, {} by deadline); RSS baseline {baseline} KiB, after {after} KiB ({:+.1} %)",
+            cancel_time.as_secs_f64(),
+            cancels as f64 / cancel_time.as_secs_f64(),
+            deadline_time.as_secs_f64(),
+            kill_time.as_secs_f64(),
+            count("ended: cancelled"),
+            count("ended: client deadline exceeded"),
+            (after as f64 / baseline as f64 - 1.0) * 100.0
+        );
+        assert!(
+            total >= 100 + cancels + kills,
+            "only {total} streams started"
+        );
+        assert_eq!(count("ended: cancelled"), 100 + cancels + kills);
+        assert!(
+            after as f64 <= baseline as f64 * 1.10,
+            "RSS {after} KiB is over 110 % of the baseline {baseline} KiB"
+        );
+    }
+
+    #[test]
+    fn shutdown_under_load_gives_every_client_a_status() {
+        let _alone = alone();
+        let mut server = ServerProcess::spawn(&["--grace-period", "10s"]);
+        let clients: Vec<SayYesClient> = (0..4).map(|_| connection(&server)).collect();
+        let mut streams: Vec<_> = (0..200)
+            .map(|i| clients[i % 4].yes_with_fc(&request("load")).unwrap())
+            .collect();
+        for stream in &mut streams {
+            read(stream, 5);
+        }
+        // Keep every stream flowing while the signal lands.
+        let readers: Vec<_> = streams
+            .into_iter()
+            .map(|mut stream| std::thread::spawn(move || read_to_error(&mut stream)))
+            .collect();
+        let signalled = Instant::now();
+        server.signal(libc::SIGTERM);
+        let status = server.wait(Duration::from_secs(15));
+        let exited = signalled.elapsed();
+        let mut codes = std::collections::BTreeMap::new();
+        for reader in readers {
+            let (_, error) = reader.join().unwrap();
+            *codes.entry(format!("{:?}", code(&error))).or_insert(0) += 1;
+        }
+        println!(
+            "faults: shutdown under load: SIGTERM with 200 streams flowing: exit {status} after \
+             {:.0} ms (grace 10 s); statuses the clients got: {codes:?}",
+            exited.as_secs_f64() * 1000.0
+        );
+        assert!(status.success());
+        assert!(exited < Duration::from_secs(10), "exit took {exited:?}");
+        assert_eq!(codes.get("14-UNAVAILABLE"), Some(&200), "{codes:?}");
+    }
+
+    /// Deterministic noise (xorshift).
+    struct Noise(u64);
+
+    impl Noise {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// A valid request, then mutated: bits flipped, bytes inserted or cut,
+    /// lengths and tags overwritten, or pure noise.
+    fn mutated_request(noise: &mut Noise) -> Vec<u8> {
+        let texts = [
+            "",
+            "yes",
+            "ja ✓ はい",
+            "a longer message of some forty bytes ....",
+        ];
+        let mut request = YesRequest::new();
+        request.set_message(texts[noise.below(texts.len())].repeat(1 + noise.below(4)));
+        let mut bytes = request.write_to_bytes().unwrap();
+        for _ in 0..1 + noise.below(4) {
+            match noise.below(6) {
+                0 if !bytes.is_empty() => {
+                    let at = noise.below(bytes.len());
+                    bytes[at] ^= 1 << noise.below(8);
+                }
+                1 => {
+                    let at = noise.below(bytes.len() + 1);
+                    bytes.insert(at, noise.next() as u8);
+                }
+                2 if !bytes.is_empty() => bytes.truncate(noise.below(bytes.len())),
+                3 if !bytes.is_empty() => {
+                    let at = noise.below(bytes.len());
+                    bytes[at] = [0x00, 0x0a, 0x7f, 0x80, 0xff][noise.below(5)];
+                }
+                4 => bytes = (0..noise.below(64)).map(|_| noise.next() as u8).collect(),
+                _ => bytes.extend((0..noise.below(8)).map(|_| noise.next() as u8)),
+            }
+        }
+        bytes
+    }
+
+    /// The request decoder against mutated requests: it never panics, and it
+    /// accepts exactly what protobuf's own parser accepts.
+    #[test]
+    fn fuzz_request_decoding_agrees_with_protobuf() {
+        let tier = Tier::from_env();
+        let runs = tier.pick(200_000, 5_000_000);
+        let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+        let (mut valid, mut invalid) = (0u64, 0u64);
+        let started = Instant::now();
+        for run in 0..runs {
+            let bytes = mutated_request(&mut noise);
+            let reference = YesRequest::parse_from_bytes(&bytes);
+            match (Request::decode(&bytes), reference) {
+                (Request::Valid(ours), Ok(theirs)) => {
+                    assert_eq!(ours, theirs, "run {run}: {bytes:?}");
+                    valid += 1;
+                }
+                (Request::Invalid(_), Err(_)) => invalid += 1,
+                (ours, theirs) => {
+                    panic!("run {run}: {bytes:?}: ours {ours:?}, protobuf {theirs:?}")
+                }
+            }
+        }
+        println!(
+            "faults: fuzz ({tier:?} tier): {runs} mutated requests decoded in {:.1} s: {valid} valid, \
+             {invalid} invalid, all as protobuf decides, no panic",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Mutated requests over the wire: each gets replies or INVALID_ARGUMENT,
+    /// and the server stays healthy.
+    #[test]
+    fn fuzz_requests_over_the_wire() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let runs = tier.pick(300, 3_000);
+        let mut server = ServerProcess::spawn(LOG);
+        let raw = grpcio::Client::new(ChannelBuilder::new(client_env()).connect(&server.addr));
+        let method = raw_method(MethodType::ServerStreaming, "/yes.SayYes/YesWithFc");
+        let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+        let (mut streamed, mut rejected) = (0, 0);
+        for run in 0..runs {
+            let bytes = mutated_request(&mut noise);
+            let mut stream = raw
+                .server_streaming(&method, &bytes, with_timeout(PATIENCE))
+                .unwrap();
+            match block_on(stream.next()) {
+                Some(Ok(_)) => streamed += 1,
+                Some(Err(e)) if code(&e) == RpcStatusCode::INVALID_ARGUMENT => rejected += 1,
+                other => panic!("run {run}: {bytes:?}: {other:?}"),
+            }
+        }
+        assert!(eventually(|| server.live_streams() == 0));
+        let logged = server
+            .drain_log()
+            .iter()
+            .filter(|l| l.contains("rejected an invalid request"))
+            .count();
+        server.stop();
+        println!(
+            "faults: fuzz over the wire ({tier:?} tier): {runs} mutated requests: {streamed} streamed, \
+             {rejected} got INVALID_ARGUMENT ({logged} logged), none left open"
+        );
+        assert_eq!(logged, rejected);
+    }
+}
