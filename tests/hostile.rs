@@ -354,6 +354,7 @@ mod fault_suite {
     #[test]
     fn thousands_of_reset_streams_harm_nobody() {
         let mut scene = Scene::new(&[]);
+        let before = scene.server.rss_kib();
         let headers = grpc_headers("/yes.SayYes/YesWithFc", "localhost");
         let count = Tier::from_env().pick(5_000u32, 50_000);
         let mut connection = RawConnection::open(&scene.addr(), &[]);
@@ -379,6 +380,12 @@ mod fault_suite {
         let rss = scene.server.rss_kib();
         drop(connection);
         scene.unharmed("RST_STREAM flood");
+        // What C-core allocated for the flood is handed back once it is over
+        // (memory::TRIM_EVERY).
+        let settled = Instant::now();
+        let back = eventually(|| scene.server.rss_kib() <= before + before / 2);
+        let after = scene.server.rss_kib();
+        let settled = settled.elapsed();
         let reached = scene
             .server
             .lines
@@ -388,16 +395,22 @@ mod fault_suite {
             - 2;
         println!(
             "hostile: {sent} streams opened and reset at once in {:.2}s: {} of them reached the \
-             handler, all ended; the connection {}; RSS {rss} KiB",
+             handler, all ended; the connection {}; RSS {before} KiB before, {rss} KiB after \
+             the flood, {after} KiB {:.1} s later",
             started.elapsed().as_secs_f64(),
             reached,
             match goaway {
                 Some(f) => describe(std::slice::from_ref(f)),
                 None if closed => "was closed".to_owned(),
                 None => "stayed open".to_owned(),
-            }
+            },
+            settled.as_secs_f64()
         );
         scene.server.stop();
+        assert!(
+            back,
+            "RSS stayed at {after} KiB after the flood (before: {before} KiB)"
+        );
     }
 
     #[test]
