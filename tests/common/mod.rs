@@ -90,10 +90,18 @@ pub fn read(stream: &mut ClientSStreamReceiver<YesReply>, n: usize) -> Vec<Strin
 
 /// Reads until the stream fails; returns how many replies came and the error.
 pub fn read_to_error(stream: &mut ClientSStreamReceiver<YesReply>) -> (u64, grpcio::Error) {
+    read_to_error_within(PATIENCE, stream)
+}
+
+/// Like [`read_to_error`], for streams with much buffered to read first.
+pub fn read_to_error_within(
+    limit: Duration,
+    stream: &mut ClientSStreamReceiver<YesReply>,
+) -> (u64, grpcio::Error) {
     let mut count = 0;
     let started = Instant::now();
     loop {
-        assert!(started.elapsed() < PATIENCE, "the stream did not end");
+        assert!(started.elapsed() < limit, "the stream did not end");
         match block_on(stream.next()) {
             Some(Ok(_)) => count += 1,
             Some(Err(e)) => return (count, e),
@@ -124,13 +132,19 @@ pub fn with_timeout(timeout: Duration) -> CallOption {
 
 /// Samples `holds` every 10 ms until it is true or `PATIENCE` passes; for
 /// quantities that grow continuously (pause time), which raise no event.
-pub fn eventually(mut holds: impl FnMut() -> bool) -> bool {
+pub fn eventually(holds: impl FnMut() -> bool) -> bool {
+    eventually_within(PATIENCE, holds)
+}
+
+/// Like [`eventually`], for waits that scale with load (e.g. a thousand
+/// streams starting on a debug build).
+pub fn eventually_within(limit: Duration, mut holds: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     loop {
         if holds() {
             return true;
         }
-        if started.elapsed() > PATIENCE {
+        if started.elapsed() > limit {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
