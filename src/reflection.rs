@@ -29,11 +29,6 @@ use crate::proto::reflection_v1::{
     ServerReflectionResponse, ServiceResponse,
 };
 
-/// The v1 service name, as `list_services` reports it.
-pub const V1_SERVICE: &str = "grpc.reflection.v1.ServerReflection";
-/// The v1alpha service name, as `list_services` reports it.
-pub const V1ALPHA_SERVICE: &str = "grpc.reflection.v1alpha.ServerReflection";
-
 /// `ServerReflectionInfo` of `grpc.reflection.v1`.
 pub const METHOD_V1: Method<ServerReflectionRequest, ServerReflectionResponse> = Method {
     ty: MethodType::Duplex,
@@ -238,9 +233,9 @@ impl Catalog {
     /// `error_response`, as the protocol asks; the stream goes on.
     pub fn answer(&self, request: ServerReflectionRequest) -> ServerReflectionResponse {
         let answer = match &request.message_request {
-            Some(Query::list_services(_)) => {
-                Ok(Found::Services(self.services.iter().cloned().collect()))
-            }
+            Some(Query::list_services(_)) => Ok(Found::Services(
+                self.services().map(str::to_owned).collect(),
+            )),
             Some(Query::file_by_filename(name)) => self.file_by_name(name),
             Some(Query::file_containing_symbol(symbol)) => self.file_containing_symbol(symbol),
             Some(Query::file_containing_extension(wanted)) => self.file_containing_extension(

@@ -250,10 +250,6 @@ impl YesServer {
             registry: Arc::new(Registry::default()),
             naive_budget: config.naive_budget,
         });
-        let alive = Arc::downgrade(&streams);
-        executor::spawn(crate::memory::trim_periodically(move || {
-            alive.strong_count() > 0
-        }));
         let write_buffer = i32::try_from(config.write_buffer_bytes).map_err(|_| {
             StartError::Config(format!(
                 "the HTTP/2 write buffer must be under 2 GiB, not {} bytes",
@@ -296,6 +292,11 @@ impl YesServer {
             }
         };
         server.start();
+        // Started only once the server runs, so a failed start leaves no task.
+        let alive = Arc::downgrade(&streams);
+        executor::spawn(crate::memory::trim_periodically(move || {
+            alive.strong_count() > 0
+        }));
         let addr = SocketAddr::new(config.listen.ip(), port);
         let security = match &config.tls {
             None => "plaintext",
