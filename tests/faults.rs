@@ -20,6 +20,7 @@ use yes_grpc::codec::Request;
 use yes_grpc::proto::yes::YesRequest;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
+use common::noise::Noise;
 use common::process::ServerProcess;
 use common::tier::Tier;
 use common::*;
@@ -371,22 +372,6 @@ mod fault_suite {
         assert_eq!(codes.get("14-UNAVAILABLE"), Some(&200), "{codes:?}");
     }
 
-    /// Deterministic noise (xorshift).
-    struct Noise(u64);
-
-    impl Noise {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     /// A valid request, then mutated: bits flipped, bytes inserted or cut,
     /// lengths and tags overwritten, or pure noise.
     fn mutated_request(noise: &mut Noise) -> Vec<u8> {
@@ -414,8 +399,14 @@ mod fault_suite {
                     let at = noise.below(bytes.len());
                     bytes[at] = [0x00, 0x0a, 0x7f, 0x80, 0xff][noise.below(5)];
                 }
-                4 => bytes = (0..noise.below(64)).map(|_| noise.next() as u8).collect(),
-                _ => bytes.extend((0..noise.below(8)).map(|_| noise.next() as u8)),
+                4 => {
+                    let len = noise.below(64);
+                    bytes = noise.bytes(len);
+                }
+                _ => {
+                    let len = noise.below(8);
+                    bytes.extend(noise.bytes(len));
+                }
             }
         }
         bytes

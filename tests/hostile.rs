@@ -18,6 +18,7 @@ use grpcio::ClientSStreamReceiver;
 use yes_grpc::proto::yes::YesReply;
 
 use common::h2::*;
+use common::noise::Noise;
 use common::process::ServerProcess;
 use common::tier::Tier;
 use common::*;
@@ -70,24 +71,12 @@ impl Scene {
     }
 }
 
-/// Deterministic noise (xorshift), so a failure can be replayed.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
-}
-
 fn describe(frames: &[Frame]) -> String {
     frames
         .iter()
         .map(|f| match f.kind {
-            GOAWAY => format!("GOAWAY({})", error_code(&f.payload[4..])),
-            RST_STREAM => format!("RST_STREAM({})", error_code(&f.payload)),
+            GOAWAY => format!("GOAWAY({})", f.word(4)),
+            RST_STREAM => format!("RST_STREAM({})", f.word(0)),
             HEADERS if f.flags & END_STREAM != 0 => match grpc_status(f) {
                 Some(code) => format!("trailers(grpc-status {code})"),
                 None => "trailers".to_owned(),
@@ -96,10 +85,6 @@ fn describe(frames: &[Frame]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn error_code(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 /// The tests of the fault suite, in a module of their own so that
@@ -115,7 +100,7 @@ mod fault_suite {
         // Random bytes instead of the preface: C-core hangs up.
         for seed in 1..=5 {
             let mut connection = RawConnection::connect(&scene.addr());
-            connection.send(&noise(4096, seed));
+            connection.send(&Noise(seed).bytes(4096));
             let (_, closed) = connection.read_to_close(PATIENCE);
             assert!(
                 closed,
@@ -142,7 +127,7 @@ mod fault_suite {
         // ignored (RFC 9113, 5.5); then a SETTINGS frame of 7 bytes (not a
         // multiple of 6), a connection error.
         let mut connection = RawConnection::open(&scene.addr(), &[]);
-        connection.send(&frame(0x42, 0, 7, &noise(64, 9)));
+        connection.send(&frame(0x42, 0, 7, &Noise(9).bytes(64)));
         connection.send(&frame(PING, 0, 0, b"12345678"));
         let (frames, _) = connection.read_until(PATIENCE, |f| f.kind == PING && f.flags & ACK != 0);
         assert!(
@@ -150,7 +135,7 @@ mod fault_suite {
             "an unknown frame type broke the connection: {}",
             describe(&frames)
         );
-        connection.send(&frame(SETTINGS, 0, 0, &noise(7, 3)));
+        connection.send(&frame(SETTINGS, 0, 0, &Noise(3).bytes(7)));
         let (frames, closed) = connection.read_until(PATIENCE, |f| f.kind == GOAWAY);
         let goaway = frames.iter().find(|f| f.kind == GOAWAY);
         assert!(
@@ -274,12 +259,12 @@ mod fault_suite {
         let headers = grpc_headers("/yes.SayYes/YesWithFc", "localhost");
         connection.send(&frame(HEADERS, END_HEADERS, 1, &header_block(&headers)));
         let mut first = vec![0, 0xff, 0xff, 0xff, 0xff];
-        first.extend(noise(16 * 1024 - 5, 4));
+        first.extend(Noise(4).bytes(16 * 1024 - 5));
         connection.send(&frame(DATA, 0, 1, &first));
 
         // Trickle the body in as fast as the server's windows allow, until it
         // answers or 4 times the quota has gone in.
-        let chunk = noise(16 * 1024, 5);
+        let chunk = Noise(5).bytes(16 * 1024);
         let (mut sent, mut connection_window, mut stream_window) =
             (chunk.len(), 65_535 - 16_384, 65_535 - 16_384);
         let mut answer = None;
@@ -305,10 +290,8 @@ mod fault_suite {
             }
             for f in &frames {
                 match f.kind {
-                    WINDOW_UPDATE if f.stream == 0 => {
-                        connection_window += error_code(&f.payload) as usize
-                    }
-                    WINDOW_UPDATE => stream_window += error_code(&f.payload) as usize,
+                    WINDOW_UPDATE if f.stream == 0 => connection_window += f.word(0) as usize,
+                    WINDOW_UPDATE => stream_window += f.word(0) as usize,
                     RST_STREAM | GOAWAY => answer = Some(describe(std::slice::from_ref(f))),
                     HEADERS if f.flags & END_STREAM != 0 => {
                         answer = Some(describe(std::slice::from_ref(f)))

@@ -34,6 +34,16 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
+impl Frame {
+    /// The big-endian 32-bit word at byte `at` of the payload: a
+    /// RST_STREAM's or GOAWAY's (at 4) error code, a WINDOW_UPDATE's
+    /// increment.
+    pub fn word(&self, at: usize) -> u32 {
+        let bytes = &self.payload[at..at + 4];
+        u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+    }
+}
+
 /// Encodes one frame.
 pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
