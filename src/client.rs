@@ -154,13 +154,10 @@ pub fn run(
     output: impl Write + Send + 'static,
     interrupt: oneshot::Receiver<()>,
 ) -> Outcome {
-    let target = match channel_target(&options.target) {
-        Ok(target) => target,
-        Err(e) => {
-            return Outcome::Failed(RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, e))
-        }
-    };
-    let client = match connect(&target, options.gzip, options.tls.as_ref()) {
+    // A bad --target or an unreadable TLS file is the caller's mistake.
+    let client = channel_target(&options.target)
+        .and_then(|target| connect(&target, options.gzip, options.tls.as_ref()));
+    let client = match client {
         Ok(client) => client,
         Err(e) => {
             return Outcome::Failed(RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, e))
