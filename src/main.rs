@@ -96,10 +96,10 @@ struct Args {
     max_connection_age_grace: Option<Duration>,
 
     /// Memory C-core may use for its buffers (a C-core resource quota), or
-    /// "unlimited". Past it C-core resets the streams that hold the most
-    /// (ENHANCE_YOUR_CALM). It is what stops a client that announces a huge
-    /// request and trickles it in: C-core buffers a request whole before it
-    /// checks --max-request-bytes.
+    /// "unlimited". Under its pressure C-core resets streams
+    /// (ENHANCE_YOUR_CALM), not always the offender's. It is what stops a
+    /// client that announces a huge request and trickles it in: C-core
+    /// buffers a request whole before it checks --max-request-bytes.
     #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_quota)]
     memory_quota: Quota,
 
