@@ -11,6 +11,7 @@
 //! * [`stats`]: live streams, why streams ended, totals;
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
+//! * [`poller`]: the thread that keeps reading sockets while the queues are busy;
 //! * [`reflection`]: server reflection, answered from the embedded descriptors;
 //! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
 //! * [`memory`]: returning freed memory to the system;
@@ -24,6 +25,7 @@ pub mod executor;
 pub mod memory;
 pub mod metrics;
 pub mod pipe;
+pub mod poller;
 pub mod proto;
 pub mod reflection;
 pub mod server;

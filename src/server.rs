@@ -16,6 +16,7 @@ use log::{info, warn};
 use crate::codec::SERVICE_NAME;
 use crate::executor;
 use crate::metrics::MetricsServer;
+use crate::poller::Poller;
 use crate::stats::Registry;
 use crate::stream::Streams;
 use crate::tls::{TlsError, TlsFiles};
@@ -217,6 +218,8 @@ pub struct YesServer {
     addr: SocketAddr,
     metrics: Option<MetricsServer>,
     // Dropped last: the completion-queue threads outlive the server.
+    /// Reads the sockets while the completion queues are busy.
+    _poller: Poller,
     _env: Arc<Environment>,
 }
 
@@ -291,6 +294,8 @@ impl YesServer {
                 Some(metrics)
             }
         };
+        // Polling from before the first call, so no load can starve it.
+        let poller = Poller::start();
         server.start();
         // Started only once the server runs, so a failed start leaves no task.
         let alive = Arc::downgrade(&streams);
@@ -321,6 +326,7 @@ impl YesServer {
             streams,
             addr,
             metrics,
+            _poller: poller,
             _env: env,
         })
     }
