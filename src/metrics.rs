@@ -141,6 +141,17 @@ impl Collector for StreamCollector {
             ConstCounter::new(m.paused.as_secs_f64()).encode(family.encode_family(&labels(m))?)?;
         }
 
+        let mut family = encoder.encode_descriptor(
+            "yes_paused_streams",
+            "Streams whose producer is waiting on C-core right now: slow readers whose window is full \
+             (and, when the server is short of CPU, streams waiting their turn)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for m in &by_method {
+            ConstGauge::new(m.paused_now as i64).encode(family.encode_family(&labels(m))?)?;
+        }
+
         let budget: u64 = by_method.iter().map(|m| m.ended("budget_exceeded")).sum();
         let counter = ConstCounter::new(budget);
         counter.encode(encoder.encode_descriptor(

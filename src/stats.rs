@@ -151,19 +151,15 @@ impl Stream {
         }
     }
 
-    /// Pauses so far, counting a wait still under way.
-    fn paused_total(&self) -> Duration {
-        let done = Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed));
+    /// The wait under way, if it already counts as a pause.
+    fn pause_under_way(&self) -> Option<Duration> {
         let ongoing = self.waited(self.waiting_since_ns.load(Ordering::Relaxed));
-        if ongoing >= PAUSE_THRESHOLD {
-            done + ongoing
-        } else {
-            done
-        }
+        (ongoing >= PAUSE_THRESHOLD).then_some(ongoing)
     }
 
     /// The stream's figures now.
     pub fn snapshot(&self) -> StreamSnapshot {
+        let pause_under_way = self.pause_under_way();
         StreamSnapshot {
             id: self.id,
             method: self.method,
@@ -172,7 +168,9 @@ impl Stream {
             bytes: self.bytes.load(Ordering::Relaxed),
             held: self.pipe.held(),
             max_held: self.pipe.max_held(),
-            paused: self.paused_total(),
+            paused: Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed))
+                + pause_under_way.unwrap_or_default(),
+            paused_now: pause_under_way.is_some(),
             age: self.started.elapsed(),
         }
     }
@@ -198,6 +196,9 @@ pub struct StreamSnapshot {
     /// Time writes waited on C-core because the client's window (or the
     /// socket) was full: the producer's pauses by flow control.
     pub paused: Duration,
+    /// Whether the producer is paused by flow control at this moment: what
+    /// a slow reader's stream spends most of its life doing.
+    pub paused_now: bool,
     /// Time since the stream started.
     pub age: Duration,
 }
@@ -276,6 +277,8 @@ pub struct MethodTotals {
     pub bytes: u64,
     /// Time the streams' writes waited on the clients' windows.
     pub paused: Duration,
+    /// Live streams paused by flow control right now.
+    pub paused_now: u64,
 }
 
 impl MethodTotals {
@@ -399,13 +402,14 @@ impl Registry {
             .map(|&method| {
                 let done = finished.by_method[method.index()];
                 let live = live.iter().filter(|s| s.method == method);
-                let (mut active, mut messages, mut bytes, mut paused) =
-                    (0, done.messages, done.bytes, done.paused);
+                let (mut active, mut messages, mut bytes, mut paused, mut paused_now) =
+                    (0, done.messages, done.bytes, done.paused, 0);
                 for stream in live {
                     active += 1;
                     messages += stream.messages;
                     bytes += stream.bytes;
                     paused += stream.paused;
+                    paused_now += u64::from(stream.paused_now);
                 }
                 MethodTotals {
                     method,
@@ -414,6 +418,7 @@ impl Registry {
                     messages,
                     bytes,
                     paused,
+                    paused_now,
                 }
             })
             .collect()

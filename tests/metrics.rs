@@ -2,31 +2,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use common::metrics::{sample, scrape};
 use common::*;
-
-/// One scrape, over plain HTTP/1.0.
-fn scrape(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut socket = TcpStream::connect(addr).unwrap();
-    socket.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(socket, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    (head.to_owned(), body.to_owned())
-}
-
-/// The value of the sample `name{labels}` in an exposition.
-fn sample(body: &str, series: &str) -> f64 {
-    body.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {series} in:\n{body}"))
-        .parse()
-        .unwrap()
-}
 
 #[test]
 fn metrics_show_streams_and_a_slow_readers_pauses_growing() {
@@ -66,6 +45,15 @@ fn metrics_show_streams_and_a_slow_readers_pauses_growing() {
         false
     });
     assert!(grew, "the slow reader's pause seconds did not grow");
+    // Not read at all now: its producer is paused, and the gauge says so.
+    let paused_streams = || {
+        let (_, body) = scrape(metrics, "/metrics");
+        sample(&body, "yes_paused_streams{method=\"YesWithFc\"}")
+    };
+    assert!(
+        eventually(|| paused_streams() == 1.0),
+        "not counted as paused"
+    );
 
     // The slow stream ends: counted as cancelled, with what it sent.
     drop(slow);
@@ -81,6 +69,10 @@ fn metrics_show_streams_and_a_slow_readers_pauses_growing() {
     assert!(sample(&body, "yes_messages_sent_total{method=\"YesWithFc\"}") > 1.0);
     assert!(sample(&body, "yes_bytes_sent_total{method=\"YesWithFc\"}") > 1024.0);
     assert_eq!(sample(&body, "yes_naive_budget_exceeded_total"), 0.0);
+    assert_eq!(
+        sample(&body, "yes_paused_streams{method=\"YesWithFc\"}"),
+        0.0
+    );
     assert!(sample(&body, "process_resident_memory_bytes") > 1e6);
 
     let (head, _) = scrape(metrics, "/nothing");

@@ -148,6 +148,14 @@ impl ServerProcess {
         assert!(status.success(), "yes-server exited with {status:?}");
     }
 
+    /// Where the server serves metrics, from its log (it must run with
+    /// `--metrics-listen`).
+    pub fn metrics_addr(&mut self) -> std::net::SocketAddr {
+        let line = self.log_until("serving metrics on http://");
+        let (_, rest) = line.split_once("http://").unwrap();
+        rest.trim_end_matches("/metrics").parse().unwrap()
+    }
+
     /// The server's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
         yes_grpc::memory::resident_kib(self.child.id()).expect("the server is running")
