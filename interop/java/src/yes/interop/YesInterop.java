@@ -598,8 +598,10 @@ public final class YesInterop {
     Thread.sleep(10_000);
     long read = count.get() - start;
     double seconds = (System.nanoTime() - started) / 1e9;
+    // Read before cancelling: the cancellation itself reaches onError.
+    Throwable failed = error.get();
     context.cancel(null);
-    check(error.get() == null, "the stream failed: " + error.get());
+    check(failed == null, "the stream failed: " + failed);
     return String.format(
         "async stub + StreamObserver on YesWithFc: %d replies in %.1f s = %.0f msgs/s",
         read, seconds, read / seconds);
