@@ -49,8 +49,9 @@ struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     grace_period: Duration,
 
-    /// Completion queues, each polled by its own C-core thread. [default:
-    /// one per core]
+    /// Completion queues, each polled by its own C-core thread that also
+    /// runs the streams' pumps (one more thread, yes-poll-0, only reads the
+    /// sockets). [default: one per core]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     completion_queues: Option<u16>,
 
