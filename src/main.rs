@@ -121,7 +121,8 @@ struct Args {
     tls_key: Option<PathBuf>,
 
     /// Mutual TLS: clients must present a certificate issued by a CA in this
-    /// PEM file, or the handshake fails. Needs --tls-cert and --tls-key.
+    /// PEM file, or the handshake fails; the log names each stream's client
+    /// by its certificate. Needs --tls-cert and --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
 

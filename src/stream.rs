@@ -67,7 +67,11 @@ pub fn serve(
     method: Method,
     streams: &Streams,
 ) {
-    let peer = ctx.peer();
+    // The address, and under mutual TLS who the certificate says it is.
+    let peer = match crate::tls::client_identity(&ctx) {
+        Some(identity) => format!("{} ({identity})", ctx.peer()),
+        None => ctx.peer(),
+    };
     let request = match request {
         Request::Valid(request) => request,
         Request::Invalid(reason) => {

@@ -18,7 +18,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use grpcio::{
-    CertificateRequestType, ServerCredentials, ServerCredentialsBuilder, ServerCredentialsFetcher,
+    CertificateRequestType, RpcContext, ServerCredentials, ServerCredentialsBuilder,
+    ServerCredentialsFetcher,
 };
 use log::{info, warn};
 
@@ -210,4 +211,23 @@ impl ServerCredentialsFetcher for Reloader {
         *loaded = Some(stamps);
         Ok(Some(pem.into_builder()))
     }
+}
+
+/// Who the client is, for the log: under mutual TLS, the identity C-core
+/// verified from its certificate (the property C-core picks: the subject's
+/// common name, or its alternative names), as `name=value[,value…]`. `None`
+/// for plaintext, for TLS without client certificates, and for identities
+/// that are not text.
+pub fn client_identity(ctx: &RpcContext<'_>) -> Option<String> {
+    let auth = ctx.auth_context()?;
+    if !auth.peer_is_authenticated() {
+        return None;
+    }
+    let name = auth.peer_identity_property_name()?.to_owned();
+    let values = auth
+        .peer_identity()
+        .map(|property| property.value_str().map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    (!values.is_empty()).then(|| format!("{name}={}", values.join(",")))
 }

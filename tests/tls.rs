@@ -59,6 +59,18 @@ fn three_replies(client: &SayYesClient) -> Result<Vec<String>, grpcio::Error> {
     Ok(replies)
 }
 
+/// The peers of the server's streams while `client` reads one of its own.
+fn peers_while_streaming(server: &YesServer, client: &SayYesClient) -> Vec<String> {
+    let mut stream = client.yes_with_fc(&request("who")).unwrap();
+    assert_eq!(read(&mut stream, 1), ["who"]);
+    server
+        .registry()
+        .streams()
+        .into_iter()
+        .map(|s| s.peer)
+        .collect()
+}
+
 fn refused(result: Result<Vec<String>, grpcio::Error>) -> bool {
     matches!(result, Err(ref e) if code(e) == RpcStatusCode::UNAVAILABLE)
 }
@@ -84,6 +96,17 @@ fn tls_serves_clients_that_trust_its_ca_and_only_over_tls() {
     ))));
     assert!(refused(three_replies(&tls_client(&server, None, None))));
     assert_eq!(server.registry().streams().len(), 0);
+
+    // A server that asks for no client certificate names clients by their
+    // address alone, even one that has a certificate.
+    let peers = peers_while_streaming(&server, &tls_client(&server, Some(&certs), Some(&certs)));
+    assert!(
+        !peers.is_empty()
+            && peers
+                .iter()
+                .all(|p| p.starts_with("ipv") && !p.contains('(')),
+        "{peers:?}"
+    );
 }
 
 #[test]
@@ -102,9 +125,17 @@ fn mutual_tls_refuses_clients_without_a_certificate_from_the_client_ca() {
         Some(&certs),
         Some(&rogue)
     ))));
-    assert_eq!(
-        three_replies(&tls_client(&server, Some(&certs), Some(&certs))).unwrap(),
-        ["secret"; 3]
+    let client = tls_client(&server, Some(&certs), Some(&certs));
+    assert_eq!(three_replies(&client).unwrap(), ["secret"; 3]);
+
+    // The server knows who the client is: its certificate's name is in the
+    // stream's peer, so in every log line about the stream.
+    let peers = peers_while_streaming(&server, &client);
+    assert!(
+        peers
+            .iter()
+            .any(|p| p.ends_with("(x509_common_name=mtls client)")),
+        "{peers:?}"
     );
 }
 
