@@ -217,9 +217,9 @@ pub struct YesServer {
     streams: Arc<Streams>,
     addr: SocketAddr,
     metrics: Option<MetricsServer>,
-    // Dropped last: the completion-queue threads outlive the server.
     /// Reads the sockets while the completion queues are busy.
     _poller: Poller,
+    // Dropped last: the completion-queue threads outlive the server.
     _env: Arc<Environment>,
 }
 
