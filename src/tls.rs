@@ -68,21 +68,37 @@ impl fmt::Display for TlsError {
     }
 }
 
+impl TlsError {
+    fn new(flag: &'static str, path: &Path, why: String) -> TlsError {
+        TlsError {
+            flag,
+            path: path.to_owned(),
+            why,
+        }
+    }
+}
+
 impl StdError for TlsError {}
+
+/// Clients must present a verified certificate under mutual TLS, and are
+/// not asked for one otherwise.
+fn client_certificates(mutual: bool) -> CertificateRequestType {
+    if mutual {
+        CertificateRequestType::RequestAndRequireClientCertificateAndVerify
+    } else {
+        CertificateRequestType::DontRequestClientCertificate
+    }
+}
 
 /// Checks the files and returns credentials that reload them when they
 /// change.
 pub fn credentials(files: &TlsFiles) -> Result<ServerCredentials, TlsError> {
     Pem::load(files)?;
-    let request = if files.mutual() {
-        CertificateRequestType::RequestAndRequireClientCertificateAndVerify
-    } else {
-        CertificateRequestType::DontRequestClientCertificate
-    };
     let reloader = Reloader {
         files: files.clone(),
         loaded: Mutex::new(None),
     };
+    let request = client_certificates(files.mutual());
     Ok(ServerCredentials::with_fetcher(Box::new(reloader), request))
 }
 
@@ -118,16 +134,8 @@ impl Pem {
         // (ssl_security_connector.cc: `config->pem_root_certs != nullptr`).
         // Without --tls-client-ca the roots are never used, so the server's
         // own chain stands in.
-        let (roots, request) = match self.client_ca {
-            Some(ca) => (
-                ca,
-                CertificateRequestType::RequestAndRequireClientCertificateAndVerify,
-            ),
-            None => (
-                self.cert.clone(),
-                CertificateRequestType::DontRequestClientCertificate,
-            ),
-        };
+        let request = client_certificates(self.client_ca.is_some());
+        let roots = self.client_ca.unwrap_or_else(|| self.cert.clone());
         ServerCredentialsBuilder::new()
             .add_cert(self.cert, self.key)
             .root_cert(roots, request)
@@ -137,11 +145,7 @@ impl Pem {
 /// Reads a PEM file and checks that it holds a block of one of `labels`
 /// (C-core would only say that it cannot listen).
 fn read_pem(path: &Path, flag: &'static str, labels: &[&str]) -> Result<Vec<u8>, TlsError> {
-    let error = |why: String| TlsError {
-        flag,
-        path: path.to_owned(),
-        why,
-    };
+    let error = |why: String| TlsError::new(flag, path, why);
     let bytes = fs::read(path).map_err(|e| error(format!("cannot read it: {e}")))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| error("is not PEM text".into()))?;
     if text.contains('\0') {
@@ -173,11 +177,7 @@ impl Reloader {
             .map(|(flag, path)| {
                 fs::metadata(path)
                     .and_then(|meta| meta.modified())
-                    .map_err(|e| TlsError {
-                        flag,
-                        path: path.to_owned(),
-                        why: format!("cannot read it: {e}"),
-                    })
+                    .map_err(|e| TlsError::new(flag, path, format!("cannot read it: {e}")))
             })
             .collect()
     }
