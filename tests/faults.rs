@@ -39,9 +39,7 @@ const LOG: &[&str] = &["--log-level", "info,yes_grpc::stream=debug"];
 
 /// A channel on a connection of its own to a server process.
 fn connection_channel(server: &ServerProcess) -> Channel {
-    ChannelBuilder::new(client_env())
-        .use_local_subchannel_pool(true)
-        .connect(&server.addr)
+    channel_to(&server.addr, |b| b)
 }
 
 /// A client on a connection of its own to a server process.
@@ -85,14 +83,11 @@ mod fault_suite {
         let slow_window = tier.pick(Some(65_535), None);
         let mut threads = Vec::new();
         for _ in 0..10 {
-            let channel = ChannelBuilder::new(client_env()).use_local_subchannel_pool(true);
-            let channel = match slow_window {
-                Some(bytes) => channel
-                    .http2_bdp_probe(false)
-                    .stream_initial_window_size(bytes),
-                None => channel,
-            };
-            let client = SayYesClient::new(channel.connect(&server.addr));
+            let channel = channel_to(&server.addr, |b| match slow_window {
+                Some(bytes) => b.http2_bdp_probe(false).stream_initial_window_size(bytes),
+                None => b,
+            });
+            let client = SayYesClient::new(channel);
             let (stop, errors) = (stop.clone(), errors.clone());
             threads.push(std::thread::spawn(move || {
                 let mut streams: Vec<_> = (0..10)

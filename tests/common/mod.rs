@@ -64,8 +64,13 @@ pub fn channel_with(
     server: &YesServer,
     tune: impl FnOnce(ChannelBuilder) -> ChannelBuilder,
 ) -> Channel {
+    channel_to(&server.local_addr().to_string(), tune)
+}
+
+/// A channel to `addr` on a connection of its own, built by `tune`.
+pub fn channel_to(addr: &str, tune: impl FnOnce(ChannelBuilder) -> ChannelBuilder) -> Channel {
     let builder = ChannelBuilder::new(client_env()).use_local_subchannel_pool(true);
-    tune(builder).connect(&server.local_addr().to_string())
+    tune(builder).connect(addr)
 }
 
 /// A client on a connection of its own.
