@@ -110,3 +110,10 @@ impl Certs {
         self.path(file).to_str().unwrap().to_owned()
     }
 }
+
+/// Private keys do not outlive the test that made them.
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
