@@ -27,6 +27,7 @@ use grpcio::{
 use crate::proto::yes::YesRequest;
 use crate::proto::yes_grpc::SayYesClient;
 use crate::stats::Method;
+use crate::tls;
 use output::Output;
 
 /// What to call and how to show it.
@@ -66,15 +67,15 @@ pub struct ClientTls {
 impl ClientTls {
     /// Reads the files into C-core channel credentials.
     pub fn credentials(&self) -> Result<ChannelCredentials, String> {
-        let read = |flag: &str, path: &PathBuf| {
-            std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))
-        };
+        let read =
+            |path, flag, labels| tls::read_pem(path, flag, labels).map_err(|e| e.to_string());
         let mut builder = ChannelCredentialsBuilder::new();
         if let Some(ca) = &self.ca {
-            builder = builder.root_cert(read("--tls-ca", ca)?);
+            builder = builder.root_cert(read(ca, "--tls-ca", tls::CERTIFICATE)?);
         }
         if let Some((cert, key)) = &self.identity {
-            builder = builder.cert(read("--tls-cert", cert)?, read("--tls-key", key)?);
+            let cert = read(cert, "--tls-cert", tls::CERTIFICATE)?;
+            builder = builder.cert(cert, read(key, "--tls-key", tls::PRIVATE_KEY)?);
         }
         Ok(builder.build())
     }

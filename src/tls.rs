@@ -111,14 +111,10 @@ struct Pem {
 
 impl Pem {
     fn load(files: &TlsFiles) -> Result<Pem, TlsError> {
-        let cert = read_pem(&files.cert, "--tls-cert", &["CERTIFICATE"])?;
-        let key = read_pem(
-            &files.key,
-            "--tls-key",
-            &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
-        )?;
+        let cert = read_pem(&files.cert, "--tls-cert", CERTIFICATE)?;
+        let key = read_pem(&files.key, "--tls-key", PRIVATE_KEY)?;
         let client_ca = match &files.client_ca {
-            Some(path) => Some(read_pem(path, "--tls-client-ca", &["CERTIFICATE"])?),
+            Some(path) => Some(read_pem(path, "--tls-client-ca", CERTIFICATE)?),
             None => None,
         };
         Ok(Pem {
@@ -142,9 +138,15 @@ impl Pem {
     }
 }
 
-/// Reads a PEM file and checks that it holds a block of one of `labels`
-/// (C-core would only say that it cannot listen).
-fn read_pem(path: &Path, flag: &'static str, labels: &[&str]) -> Result<Vec<u8>, TlsError> {
+/// PEM labels of certificates (chains and CA bundles).
+pub const CERTIFICATE: &[&str] = &["CERTIFICATE"];
+/// PEM labels of the private keys C-core reads: PKCS#8, RSA and EC.
+pub const PRIVATE_KEY: &[&str] = &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+
+/// Reads a PEM file and checks that it holds a block of one of `labels`.
+/// C-core would only say that a server cannot listen, or that a client's
+/// handshake failed, without naming the file; this names the flag.
+pub fn read_pem(path: &Path, flag: &'static str, labels: &[&str]) -> Result<Vec<u8>, TlsError> {
     let error = |why: String| TlsError::new(flag, path, why);
     let bytes = fs::read(path).map_err(|e| error(format!("cannot read it: {e}")))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| error("is not PEM text".into()))?;

@@ -261,6 +261,22 @@ fn the_binaries_speak_mutual_tls() {
     let stderr = String::from_utf8_lossy(&without.stderr);
     assert!(stderr.starts_with("yes-client: UNAVAILABLE"), "{stderr}");
 
+    // A certificate given as the key is named by its flag before any
+    // handshake (C-core would only fail the handshake).
+    let swapped = yes_client(&[
+        "--tls-cert",
+        &certs.arg("client.pem"),
+        "--tls-key",
+        &certs.arg("client.pem"),
+    ]);
+    assert_eq!(swapped.status.code(), Some(1), "{swapped:?}");
+    let stderr = String::from_utf8_lossy(&swapped.stderr);
+    assert!(
+        stderr.starts_with("yes-client: INVALID_ARGUMENT: --tls-key ")
+            && stderr.contains("PRIVATE KEY"),
+        "{stderr}"
+    );
+
     // --tls-cert without --tls-key is a usage error.
     let half = Command::new(common::process::BIN)
         .args([
