@@ -2,8 +2,10 @@
 //! `READERS` YesWithFc streams that each read 10 messages a second, and
 //! prints the server's RSS once a second and the streams' end-of-stream log.
 //!
-//! `cargo bench --bench slow_readers [-- SECONDS [READERS [MESSAGE_BYTES]]]`
-//! (defaults: 60 s, 10 readers, "yes").
+//! `cargo bench --bench slow_readers [-- SECONDS [READERS [MESSAGE_BYTES]] [SERVER FLAGS]]`
+//! (defaults: 60 s, 10 readers, "yes"). Flags from the first one starting
+//! with `--` go to the server, e.g. `-- 12 100 0 --http2-write-buffer 16KiB`,
+//! to weigh a setting's memory; `YES_SERVER=PATH` measures another build.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -23,16 +25,21 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn main() {
-    let args: Vec<u64> = std::env::args()
+    let all: Vec<String> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.parse().ok())
+        .filter(|a| a != "--bench")
         .collect();
+    let split = all.iter().position(|a| a.starts_with("--"));
+    let (numbers, server_flags) = all.split_at(split.unwrap_or(all.len()));
+    let args: Vec<u64> = numbers.iter().filter_map(|a| a.parse().ok()).collect();
     let seconds = args.first().copied().unwrap_or(60);
     let readers = args.get(1).copied().unwrap_or(10);
     let size = args.get(2).copied().unwrap_or(0) as usize;
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_yes-server"))
+    let binary = std::env::var("YES_SERVER").unwrap_or(env!("CARGO_BIN_EXE_yes-server").into());
+    let mut server = Command::new(binary)
         .args(["--listen", "127.0.0.1:0"])
+        .args(server_flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -67,7 +74,10 @@ fn main() {
         }));
     }
 
-    println!("{readers} slow readers (10 msgs/s each), reply of {size} bytes (0 = \"yes\")");
+    println!(
+        "{readers} slow readers (10 msgs/s each), reply of {size} bytes (0 = \"yes\"), \
+         server flags {server_flags:?}"
+    );
     println!("server RSS idle: {} KiB", idle_rss);
     let started = Instant::now();
     let mut samples = Vec::new();
