@@ -61,10 +61,10 @@ struct Args {
     max_request_bytes: usize,
 
     /// Bytes of replies C-core gathers per stream before writing them to the
-    /// socket. Smaller keeps memory per slow client low (each buffered small
-    /// reply costs C-core about 64 bytes); larger helps large replies'
-    /// throughput.
-    #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
+    /// socket (C-core's default). At most 1,024 replies wait in it whatever
+    /// their size, as each costs C-core about 64 bytes; smaller holds less
+    /// per stalled client and slows replies of 1 KiB and more.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]
     http2_write_buffer: usize,
 
     /// Most concurrent streams one connection may open; further calls wait

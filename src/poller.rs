@@ -5,7 +5,7 @@
 //! and only when that queue has no completion ready to return. The streams'
 //! pumps run on the completion-queue threads, and each reply they hand over
 //! completes at once (a send waits only once C-core holds
-//! `--http2-write-buffer` bytes of the stream's replies), so while enough
+//! `--http2-write-buffer` bytes or 1,024 of the stream's replies), so while enough
 //! streams have window left, every queue always has a completion ready and
 //! no thread polls for seconds. Nothing is read meanwhile: not the
 //! WINDOW_UPDATEs of fast readers (which stalled for seconds at exactly

@@ -122,22 +122,30 @@ impl Stream {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    /// The pump starts waiting for C-core to take a write.
-    pub fn wait_began(&self) {
-        let now = self.started.elapsed().as_nanos() as u64;
+    /// Nanoseconds since the stream started: the clock of its waits.
+    pub fn clock(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
+
+    /// The pump started waiting for C-core to take a write at `now` (a
+    /// [`Stream::clock`] reading).
+    pub fn wait_began(&self, now: u64) {
         // +1: zero means "not waiting".
         self.waiting_since_ns.store(now + 1, Ordering::Relaxed);
     }
 
     /// C-core took the write (or the stream ended) after the wait began.
-    /// Waits of at least [`PAUSE_THRESHOLD`] count as pauses.
-    pub fn wait_ended(&self) {
+    /// Waits of at least [`PAUSE_THRESHOLD`] count as pauses. Returns the
+    /// clock's reading, so that a wait beginning right after can start
+    /// from it instead of reading the clock again.
+    pub fn wait_ended(&self) -> u64 {
         let since = self.waiting_since_ns.swap(0, Ordering::Relaxed);
-        let waited = self.waited(since);
-        if waited >= PAUSE_THRESHOLD {
-            self.paused_ns
-                .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+        let now = self.clock();
+        let waited = now.saturating_sub(since.saturating_sub(1));
+        if since != 0 && waited >= PAUSE_THRESHOLD.as_nanos() as u64 {
+            self.paused_ns.fetch_add(waited, Ordering::Relaxed);
         }
+        now
     }
 
     /// How long the wait that began at `since` has lasted.

@@ -442,10 +442,27 @@ mod fault_suite {
                 "a stream held {held} bytes (bound {bound}): {line}"
             );
         }
+        // What C-core took beyond what reached the wire: both connections
+        // share HTTP/2's 64 KiB connection window, 10 bytes per "yes", and
+        // each stream may leave at most MAX_BUFFERED_REPLIES (and the write
+        // in hand) in C-core's write buffer.
+        let field = |line: &str, name: &str| -> u64 {
+            let value = line.split(&format!(" {name}=")).nth(1).unwrap();
+            value.split(' ').next().unwrap().trim().parse().unwrap()
+        };
+        let taken: u64 = ends.iter().map(|l| field(l, "messages")).sum();
+        let on_the_wire = 65_535 / 10;
+        let per_stream = yes_grpc::stream::MAX_BUFFERED_REPLIES as u64 + 1;
+        assert!(
+            taken <= on_the_wire + 20 * per_stream,
+            "C-core took {taken} replies of 20 stalled streams: more than the window's \
+             {on_the_wire} and {per_stream} buffered per stream"
+        );
         println!(
             "hostile: 20 streams on 2 connections that never read ({} s, windows 0 and 64 KiB): \
-             each held at most {bound} bytes, RSS {before} -> peak {peak} KiB, the bystander flowed, \
-             all 20 ended when the connections closed",
+             each held at most {bound} bytes, C-core took {taken} replies of them in all \
+             ({on_the_wire} fit the connection's window), RSS {before} -> peak {peak} KiB, the \
+             bystander flowed, all 20 ended when the connections closed",
             tier.never_reading().as_secs()
         );
         scene.unharmed("never reading");
