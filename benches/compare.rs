@@ -20,12 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
-use grpcio::{
-    CallOption, ChannelBuilder, EnvBuilder, ServerBuilder, ServerCredentials, WriteFlags,
-};
+use futures::StreamExt;
+use grpcio::{CallOption, ChannelBuilder, EnvBuilder};
 
-use yes_grpc::codec::{self, Encoded, Request};
 use yes_grpc::proto::yes::YesRequest;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
@@ -39,39 +36,13 @@ fn main() {
 
 // ---------------------------------------------------------------- floor --
 
-/// The floor: `YesWithFc` as a bare grpcio loop on the call's completion-queue
-/// thread, writing one pre-encoded reply with a buffer hint, nothing else.
+/// The floor: a bare grpcio loop (`benches/floor/mod.rs`, shared with the
+/// floor built on C-core 1.46).
+#[path = "floor/mod.rs"]
+mod floor;
+
 fn floor_server() {
-    let env = Arc::new(EnvBuilder::new().cq_count(2).build());
-    let service = grpcio::ServiceBuilder::new()
-        .add_server_streaming_handler(
-            &codec::METHOD_YES_WITH_FC,
-            |ctx, request: Request, mut sink| {
-                let text = match &request {
-                    Request::Valid(r) => codec::reply_text(r).to_owned(),
-                    Request::Invalid(_) => "yes".to_owned(),
-                };
-                let reply = Encoded::reply(&text);
-                ctx.spawn(async move {
-                    let flags = WriteFlags::default().buffer_hint(true);
-                    while sink.send((reply.clone(), flags)).await.is_ok() {}
-                });
-            },
-        )
-        .build();
-    let mut server = ServerBuilder::new(env)
-        .register_service(service)
-        .build()
-        .unwrap();
-    let port = server
-        .add_listening_port("127.0.0.1:0", ServerCredentials::insecure())
-        .unwrap();
-    server.start();
-    println!("floor listening on 127.0.0.1:{port}");
-    std::io::stdout().flush().unwrap();
-    loop {
-        std::thread::park();
-    }
+    floor::serve()
 }
 
 // --------------------------------------------------------------- client --
@@ -154,6 +125,8 @@ enum Server {
     Yes,
     Java,
     Floor,
+    /// The `i`-th of [`extra_floors`]: the floor built on another C-core.
+    Extra(usize),
 }
 
 impl Server {
@@ -162,8 +135,27 @@ impl Server {
             Server::Yes => "yes-server",
             Server::Java => "java-reference",
             Server::Floor => "grpcio-floor",
+            Server::Extra(i) => &extra_floors()[i].0,
         }
     }
+}
+
+/// Floor servers built on other C-cores, from `YES_BENCH_FLOORS`
+/// (`LABEL=PATH,...`; each binary prints "floor listening on ADDR").
+fn extra_floors() -> &'static [(String, PathBuf)] {
+    static FLOORS: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    FLOORS.get_or_init(|| {
+        let list = std::env::var("YES_BENCH_FLOORS").unwrap_or_default();
+        list.split(',')
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (label, path) = entry
+                    .split_once('=')
+                    .expect("YES_BENCH_FLOORS holds LABEL=PATH entries");
+                (format!("floor-{label}"), PathBuf::from(path))
+            })
+            .collect()
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -224,6 +216,12 @@ fn start(setup: &Setup, server: Server) -> Running {
         }
         Server::Floor => {
             let mut c = Command::new(std::env::current_exe().unwrap());
+            c.env("YES_BENCH_ROLE", "floor");
+            c
+        }
+        Server::Extra(i) => {
+            // Another build of this harness plays the floor as it does.
+            let mut c = Command::new(&extra_floors()[i].1);
             c.env("YES_BENCH_ROLE", "floor");
             c
         }
@@ -381,6 +379,9 @@ fn harness() {
             .to_owned(),
         out,
     };
+    if std::env::args().any(|a| a == "--ccores") {
+        return compare_ccores(&setup, reps, seconds);
+    }
     let mut rows: Vec<Row> = Vec::new();
     eprintln!("compare: {reps} repetition(s), {seconds} s per measurement");
 
@@ -534,6 +535,80 @@ fn harness() {
     plot_rss(&setup.out.join("rss-slow-readers.svg"), &rss_series);
     plot_rates(&setup.out.join("msgs-by-size.svg"), &rows);
     eprintln!("compare: wrote {}", setup.out.display());
+}
+
+/// `--ccores`: one stream at each message size, read by each client, from
+/// yes-server, the Java reference, the floor on this build's C-core and the
+/// floors in `YES_BENCH_FLOORS`, alternating, so the C-cores' speed is
+/// measured side by side with the servers it bounds. Prints msgs/s and
+/// server CPU per million messages (median, min–max, ratio to the Java
+/// reference) and writes `ccores.csv`.
+fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
+    let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
+    servers.extend((0..extra_floors().len()).map(Server::Extra));
+    type Figures = BTreeMap<Server, (Vec<f64>, Vec<f64>)>;
+    let mut figures: BTreeMap<(usize, Client), Figures> = BTreeMap::new();
+    for size in [0usize, 1024, 64 * 1024] {
+        for client in [Client::Rust, Client::Java] {
+            for rep in 0..reps {
+                for &server in &servers {
+                    let running = start(setup, server);
+                    let (load, cpu) = drive(setup, &running, client, size, seconds, 1);
+                    let rate = load.msgs as f64 / load.seconds;
+                    let cpu_per_m = cpu / (load.total as f64 / 1e6);
+                    eprintln!(
+                        "  {size:>6} B {:>11} rep {rep}: {:>16} {rate:>9.0} msgs/s, \
+                         {cpu_per_m:.2} CPU s/M msgs",
+                        client.name(),
+                        server.name()
+                    );
+                    let cell = figures.entry((size, client)).or_default();
+                    let (rates, cpus) = cell.entry(server).or_default();
+                    rates.push(rate);
+                    cpus.push(cpu_per_m);
+                }
+            }
+        }
+    }
+    let mut csv = String::from("reply_bytes,client,server,unit,median,min,max,ratio_to_java\n");
+    for (unit, pick) in [("msgs/s", 0), ("CPU s/M msgs", 1)] {
+        print!("{:<8} {:<12} {:<13}", "reply", "client", "unit");
+        for server in &servers {
+            print!(" {:>30}", server.name());
+        }
+        println!();
+        for ((size, client), by_server) in &mut figures {
+            let mut column = |server: &Server| {
+                let (rates, cpus) = by_server.get_mut(server).unwrap();
+                median_min_max(if pick == 0 { rates } else { cpus })
+            };
+            let java = column(&Server::Java).0;
+            let label = if *size == 0 {
+                "\"yes\"".into()
+            } else {
+                format!("{size} B")
+            };
+            print!("{label:<8} {:<12} {unit:<13}", client.name());
+            for server in &servers {
+                let (median, min, max) = column(server);
+                let ratio = median / java;
+                let digits = usize::from(pick == 1) * 2;
+                print!(
+                    " {:>30}",
+                    format!("{median:.digits$} ({min:.digits$}–{max:.digits$}) {ratio:.2}x")
+                );
+                csv.push_str(&format!(
+                    "{size},{},{},{unit},{median},{min},{max},{ratio}\n",
+                    client.name(),
+                    server.name()
+                ));
+            }
+            println!();
+        }
+        println!();
+    }
+    std::fs::write(setup.out.join("ccores.csv"), csv).unwrap();
+    eprintln!("compare: wrote {}", setup.out.join("ccores.csv").display());
 }
 
 /// Lets `server` settle and reads its idle RSS (KiB), then starts the Rust
