@@ -141,27 +141,18 @@ impl Stream {
     pub fn wait_ended(&self) -> u64 {
         let since = self.waiting_since_ns.swap(0, Ordering::Relaxed);
         let now = self.clock();
-        let waited = now.saturating_sub(since.saturating_sub(1));
-        if since != 0 && waited >= PAUSE_THRESHOLD.as_nanos() as u64 {
-            self.paused_ns.fetch_add(waited, Ordering::Relaxed);
+        let waited = waited(since, now);
+        if waited >= PAUSE_THRESHOLD {
+            self.paused_ns
+                .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
         }
         now
     }
 
-    /// How long the wait that began at `since` has lasted.
-    fn waited(&self, since: u64) -> Duration {
-        match since {
-            0 => Duration::ZERO,
-            since => self
-                .started
-                .elapsed()
-                .saturating_sub(Duration::from_nanos(since - 1)),
-        }
-    }
-
     /// The wait under way, if it already counts as a pause.
     fn pause_under_way(&self) -> Option<Duration> {
-        let ongoing = self.waited(self.waiting_since_ns.load(Ordering::Relaxed));
+        let since = self.waiting_since_ns.load(Ordering::Relaxed);
+        let ongoing = waited(since, self.clock());
         (ongoing >= PAUSE_THRESHOLD).then_some(ongoing)
     }
 
@@ -181,6 +172,15 @@ impl Stream {
             paused_now: pause_under_way.is_some(),
             age: self.started.elapsed(),
         }
+    }
+}
+
+/// How long a wait that began at `since` (a `waiting_since_ns` value: zero
+/// for none) has lasted at `now`, both [`Stream::clock`] readings.
+fn waited(since: u64, now: u64) -> Duration {
+    match since {
+        0 => Duration::ZERO,
+        since => Duration::from_nanos(now.saturating_sub(since - 1)),
     }
 }
 

@@ -19,7 +19,7 @@ use yes_grpc::proto::yes::YesReply;
 
 use common::h2::*;
 use common::noise::Noise;
-use common::process::ServerProcess;
+use common::process::{log_field, ServerProcess};
 use common::tier::Tier;
 use common::*;
 
@@ -430,13 +430,7 @@ mod fault_suite {
             .collect();
         let bound = yes_grpc::stream::fc_limit(5) as u64;
         for line in &ends {
-            let held: u64 = line
-                .rsplit("max_held=")
-                .next()
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
+            let held = log_field(line, "max_held");
             assert!(
                 held <= bound,
                 "a stream held {held} bytes (bound {bound}): {line}"
@@ -446,11 +440,7 @@ mod fault_suite {
         // share HTTP/2's 64 KiB connection window, 10 bytes per "yes", and
         // each stream may leave at most MAX_BUFFERED_REPLIES (and the write
         // in hand) in C-core's write buffer.
-        let field = |line: &str, name: &str| -> u64 {
-            let value = line.split(&format!(" {name}=")).nth(1).unwrap();
-            value.split(' ').next().unwrap().trim().parse().unwrap()
-        };
-        let taken: u64 = ends.iter().map(|l| field(l, "messages")).sum();
+        let taken: u64 = ends.iter().map(|l| log_field(l, "messages")).sum();
         let on_the_wire = 65_535 / 10;
         let per_stream = yes_grpc::stream::MAX_BUFFERED_REPLIES as u64 + 1;
         assert!(

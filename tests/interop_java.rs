@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::certs::Certs;
-use common::process::ServerProcess;
+use common::process::{log_field, ServerProcess};
 use common::PATIENCE;
 use yes_grpc::codec::Encoded;
 use yes_grpc::stream::fc_limit;
@@ -104,16 +104,6 @@ fn verdict(case: &str, output: &Output) -> Result<String, String> {
     }
 }
 
-/// A field `name=VALUE` of a stream's end-of-stream log line.
-fn field(line: &str, name: &str) -> u64 {
-    let start = line
-        .find(&format!(" {name}="))
-        .unwrap_or_else(|| panic!("{name} in {line}"));
-    let rest = &line[start + name.len() + 2..];
-    let value: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    value.parse().unwrap()
-}
-
 /// Server flags every case uses: stream starts are logged too.
 const LOG: &[&str] = &["--log-level", "info,yes_grpc::stream=debug"];
 
@@ -135,7 +125,7 @@ fn manual_flow_control(java: &Java) -> Result<String, String> {
     let line = server.log_until("ended:");
     server.stop();
     let bound = fc_limit(Encoded::reply("slow").len()) as u64;
-    let (held, paused) = (field(&line, "max_held"), line.contains("paused=0.000s"));
+    let (held, paused) = (log_field(&line, "max_held"), line.contains("paused=0.000s"));
     if held > bound {
         return Err(format!(
             "the server held {held} bytes, over its bound of {bound}: {line}"

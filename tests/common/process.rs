@@ -173,3 +173,13 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A numeric field `name=VALUE` of a stream's end-of-stream log line.
+pub fn log_field(line: &str, name: &str) -> u64 {
+    let start = line
+        .find(&format!(" {name}="))
+        .unwrap_or_else(|| panic!("{name} in {line}"));
+    let rest = &line[start + name.len() + 2..];
+    let value: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    value.parse().unwrap()
+}
