@@ -214,14 +214,14 @@ fn start(setup: &Setup, server: Server) -> Running {
             ]);
             c
         }
-        Server::Floor => {
-            let mut c = Command::new(std::env::current_exe().unwrap());
-            c.env("YES_BENCH_ROLE", "floor");
-            c
-        }
-        Server::Extra(i) => {
-            // Another build of this harness plays the floor as it does.
-            let mut c = Command::new(&extra_floors()[i].1);
+        Server::Floor | Server::Extra(_) => {
+            // Another build of this harness (or the 1.46 floor, which
+            // ignores the role) plays the floor as this one does.
+            let exe = match server {
+                Server::Extra(i) => extra_floors()[i].1.clone(),
+                _ => std::env::current_exe().unwrap(),
+            };
+            let mut c = Command::new(exe);
             c.env("YES_BENCH_ROLE", "floor");
             c
         }
@@ -386,50 +386,12 @@ fn harness() {
     eprintln!("compare: {reps} repetition(s), {seconds} s per measurement");
 
     // 1 + 2: one stream, by message size and client: msgs/s, MB/s, CPU.
-    for size in [0usize, 1024, 64 * 1024] {
-        for client in [Client::Rust, Client::Java] {
-            for rep in 0..reps {
-                for server in [Server::Yes, Server::Java, Server::Floor] {
-                    let running = start(&setup, server);
-                    let (load, cpu) = drive(&setup, &running, client, size, seconds, 1);
-                    let label = if size == 0 {
-                        "\"yes\"".to_string()
-                    } else {
-                        format!("{size} B")
-                    };
-                    eprintln!(
-                        "  {label:>8} {:>11} rep {rep}: {:>14} {:>9.0} msgs/s",
-                        client.name(),
-                        server.name(),
-                        load.msgs as f64 / load.seconds
-                    );
-                    let figure = format!("1 stream, {label}");
-                    let client_name = client.name().to_string();
-                    rows.push(Row {
-                        figure: figure.clone(),
-                        server,
-                        client: client_name.clone(),
-                        value: load.msgs as f64 / load.seconds,
-                        unit: "msgs/s",
-                    });
-                    rows.push(Row {
-                        figure: figure.clone(),
-                        server,
-                        client: client_name.clone(),
-                        value: load.bytes as f64 / load.seconds / 1e6,
-                        unit: "MB/s",
-                    });
-                    rows.push(Row {
-                        figure,
-                        server,
-                        client: client_name,
-                        value: cpu / (load.total as f64 / 1e6),
-                        unit: "CPU s/M msgs",
-                    });
-                }
-            }
-        }
-    }
+    rows.extend(one_stream(
+        &setup,
+        reps,
+        seconds,
+        &[Server::Yes, Server::Java, Server::Floor],
+    ));
 
     // 3: concurrent streams, aggregate msgs/s.
     for streams in [8usize, 64] {
@@ -537,6 +499,63 @@ fn harness() {
     eprintln!("compare: wrote {}", setup.out.display());
 }
 
+/// Figures 1 and 2: one stream at each message size, read by each client,
+/// from each of `servers` in turn: msgs/s, MB/s and server CPU seconds per
+/// million messages.
+fn one_stream(setup: &Setup, reps: usize, seconds: f64, servers: &[Server]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for size in [0usize, 1024, 64 * 1024] {
+        for client in [Client::Rust, Client::Java] {
+            for rep in 0..reps {
+                for &server in servers {
+                    let running = start(setup, server);
+                    let (load, cpu) = drive(setup, &running, client, size, seconds, 1);
+                    let label = size_label(size);
+                    eprintln!(
+                        "  {label:>8} {:>11} rep {rep}: {:>14} {:>9.0} msgs/s",
+                        client.name(),
+                        server.name(),
+                        load.msgs as f64 / load.seconds
+                    );
+                    let figure = format!("1 stream, {label}");
+                    let client_name = client.name().to_string();
+                    rows.push(Row {
+                        figure: figure.clone(),
+                        server,
+                        client: client_name.clone(),
+                        value: load.msgs as f64 / load.seconds,
+                        unit: "msgs/s",
+                    });
+                    rows.push(Row {
+                        figure: figure.clone(),
+                        server,
+                        client: client_name.clone(),
+                        value: load.bytes as f64 / load.seconds / 1e6,
+                        unit: "MB/s",
+                    });
+                    rows.push(Row {
+                        figure,
+                        server,
+                        client: client_name,
+                        value: cpu / (load.total as f64 / 1e6),
+                        unit: "CPU s/M msgs",
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// A reply size as the tables name it.
+fn size_label(size: usize) -> String {
+    if size == 0 {
+        "\"yes\"".into()
+    } else {
+        format!("{size} B")
+    }
+}
+
 /// `--ccores`: one stream at each message size, read by each client, from
 /// yes-server, the Java reference, the floor on this build's C-core and the
 /// floors in `YES_BENCH_FLOORS`, alternating, so the C-cores' speed is
@@ -546,60 +565,31 @@ fn harness() {
 fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
     let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
     servers.extend((0..extra_floors().len()).map(Server::Extra));
-    type Figures = BTreeMap<Server, (Vec<f64>, Vec<f64>)>;
-    let mut figures: BTreeMap<(usize, Client), Figures> = BTreeMap::new();
-    for size in [0usize, 1024, 64 * 1024] {
-        for client in [Client::Rust, Client::Java] {
-            for rep in 0..reps {
-                for &server in &servers {
-                    let running = start(setup, server);
-                    let (load, cpu) = drive(setup, &running, client, size, seconds, 1);
-                    let rate = load.msgs as f64 / load.seconds;
-                    let cpu_per_m = cpu / (load.total as f64 / 1e6);
-                    eprintln!(
-                        "  {size:>6} B {:>11} rep {rep}: {:>16} {rate:>9.0} msgs/s, \
-                         {cpu_per_m:.2} CPU s/M msgs",
-                        client.name(),
-                        server.name()
-                    );
-                    let cell = figures.entry((size, client)).or_default();
-                    let (rates, cpus) = cell.entry(server).or_default();
-                    rates.push(rate);
-                    cpus.push(cpu_per_m);
-                }
-            }
+    let rows = one_stream(setup, reps, seconds, &servers);
+    let mut csv = String::from("figure,client,server,unit,median,min,max,ratio_to_java\n");
+    for (unit, digits) in [("msgs/s", 0), ("CPU s/M msgs", 2)] {
+        let mut figures: BTreeMap<(&str, &str), BTreeMap<Server, Vec<f64>>> = BTreeMap::new();
+        for row in rows.iter().filter(|r| r.unit == unit) {
+            let cell = figures.entry((&row.figure, &row.client)).or_default();
+            cell.entry(row.server).or_default().push(row.value);
         }
-    }
-    let mut csv = String::from("reply_bytes,client,server,unit,median,min,max,ratio_to_java\n");
-    for (unit, pick) in [("msgs/s", 0), ("CPU s/M msgs", 1)] {
-        print!("{:<8} {:<12} {:<13}", "reply", "client", "unit");
+        print!("{:<18} {:<12} {:<13}", "figure", "client", "unit");
         for server in &servers {
             print!(" {:>30}", server.name());
         }
         println!();
-        for ((size, client), by_server) in &mut figures {
-            let mut column = |server: &Server| {
-                let (rates, cpus) = by_server.get_mut(server).unwrap();
-                median_min_max(if pick == 0 { rates } else { cpus })
-            };
-            let java = column(&Server::Java).0;
-            let label = if *size == 0 {
-                "\"yes\"".into()
-            } else {
-                format!("{size} B")
-            };
-            print!("{label:<8} {:<12} {unit:<13}", client.name());
+        for ((figure, client), mut by_server) in figures {
+            let java = median_min_max(by_server.get_mut(&Server::Java).unwrap()).0;
+            print!("{figure:<18} {client:<12} {unit:<13}");
             for server in &servers {
-                let (median, min, max) = column(server);
+                let (median, min, max) = median_min_max(by_server.get_mut(server).unwrap());
                 let ratio = median / java;
-                let digits = usize::from(pick == 1) * 2;
                 print!(
                     " {:>30}",
                     format!("{median:.digits$} ({min:.digits$}–{max:.digits$}) {ratio:.2}x")
                 );
                 csv.push_str(&format!(
-                    "{size},{},{},{unit},{median},{min},{max},{ratio}\n",
-                    client.name(),
+                    "{figure:?},{client},{},{unit},{median},{min},{max},{ratio}\n",
                     server.name()
                 ));
             }

@@ -54,9 +54,9 @@ fn encode_reply(text: &[u8]) -> Vec<u8> {
     out
 }
 
-fn de_request(reader: MessageReader) -> grpcio::Result<Vec<u8>> {
+fn de_request(mut reader: MessageReader) -> grpcio::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut { reader }, &mut bytes)
+    std::io::Read::read_to_end(&mut reader, &mut bytes)
         .map_err(|e| grpcio::Error::Codec(Box::new(e)))?;
     Ok(bytes)
 }
