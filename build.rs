@@ -18,6 +18,7 @@
 use std::{env, fs, path::Path, path::PathBuf};
 
 fn main() {
+    tell_ccore();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     generate(&out_dir.join("yes"), "yes.proto", true);
     generate(
@@ -35,6 +36,23 @@ fn main() {
         "grpc/health/v1/health.proto",
         false,
     );
+}
+
+/// Tells the crate which C-core the build chose (`YES_GRPC_CCORE`, see
+/// `ccore/pkg-config`) and which release `ccore/build.py` pins, so that a
+/// test can check the linked C-core is the one chosen.
+fn tell_ccore() {
+    println!("cargo:rerun-if-env-changed=YES_GRPC_CCORE");
+    println!("cargo:rerun-if-changed=ccore/build.py");
+    let mode = env::var("YES_GRPC_CCORE").unwrap_or_else(|_| "pinned".into());
+    println!("cargo:rustc-env=YES_GRPC_CCORE_MODE={mode}");
+    let script = fs::read_to_string("ccore/build.py").expect("ccore/build.py is readable");
+    let pinned = script
+        .lines()
+        .find_map(|line| line.strip_prefix("VERSION = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("ccore/build.py has a line VERSION = \"X.Y.Z\"");
+    println!("cargo:rustc-env=YES_GRPC_PINNED_CCORE={pinned}");
 }
 
 /// Generates the messages of `proto/<name>` (and its grpcio service code if

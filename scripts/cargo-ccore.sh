@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Runs cargo against one of the two C-cores, each in a target directory of
-# its own so neither build invalidates the other:
-#   YES_GRPC_CCORE=bundled  grpcio-sys builds its bundled C-core (default)
-#   YES_GRPC_CCORE=system   link Debian's libgrpc through pkg-config
-# Target directories: ${CARGO_TARGET_DIR:-target}/bundled and .../system.
+# Runs cargo against one C-core, each in a target directory of its own so
+# that switching never rebuilds (or, worse, silently reuses) the other:
+#   YES_GRPC_CCORE=pinned  gRPC C-core 1.85.1, built once by ccore/build.py
+#                          into ~/.cache/yes-grpc (the default)
+#   YES_GRPC_CCORE=system  the platform's C-core found by pkg-config
+#                          (Debian's libgrpc-dev 1.51, or any C-core from
+#                          1.51 up whose grpc.pc is on PKG_CONFIG_PATH)
+# Target directories: ${CARGO_TARGET_DIR:-target}/pinned and .../system.
 # Usage: scripts/cargo-ccore.sh CARGO-ARGS...
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
-mode=${YES_GRPC_CCORE:-bundled}
-base=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}
+mode=${YES_GRPC_CCORE:-pinned}
 case "$mode" in
-  bundled) unset GRPCIO_SYS_USE_PKG_CONFIG ;;
-  system) export GRPCIO_SYS_USE_PKG_CONFIG=1 ;;
-  *) echo "YES_GRPC_CCORE must be bundled or system, not '$mode'" >&2; exit 2 ;;
+  pinned) python3 "$root/ccore/build.py" >/dev/null ;;
+  system) ;;
+  bundled)
+    echo "YES_GRPC_CCORE=bundled is retired: grpcio-sys's bundled C-core 1.56.2 lacks" \
+      "three years of security fixes (docs/security.md); use pinned or system" >&2
+    exit 2 ;;
+  *) echo "YES_GRPC_CCORE must be pinned or system, not '$mode'" >&2; exit 2 ;;
 esac
-export CARGO_TARGET_DIR="$base/$mode"
+export YES_GRPC_CCORE=$mode
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/$mode"
 exec cargo "$@"

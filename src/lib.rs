@@ -17,8 +17,10 @@
 //! * [`memory`]: returning freed memory to the system;
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
+//! * [`ccore`]: which gRPC C-core the binary runs on;
 //! * [`client`]: `yes-client`, GNU `yes` over gRPC.
 
+pub mod ccore;
 pub mod client;
 pub mod codec;
 pub mod executor;

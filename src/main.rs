@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use futures::StreamExt;
 use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
-use yes_grpc::executor;
+use yes_grpc::{ccore, executor};
 use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LISTENING};
 use yes_grpc::tls::TlsFiles;
 
@@ -165,8 +165,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (try 10s, 500ms or 2m)"))
 }
 
+/// Parses the command line; `--version` names the C-core too, which is only
+/// known at run time.
+fn parse_args() -> Args {
+    let version: &'static str = Box::leak(ccore::version_line().into_boxed_str());
+    let matches = Args::command().version(version).get_matches();
+    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = parse_args();
     env_logger::Builder::new()
         .parse_filters(&args.log_level)
         .format_timestamp_millis()

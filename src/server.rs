@@ -310,8 +310,10 @@ impl YesServer {
             Some(_) => "TLS",
         };
         info!(
-            "serving yes.SayYes on {addr} over {security} ({} completion queues, Yes budget {} bytes, \
-             largest request {} bytes, HTTP/2 write buffer {} bytes, C-core memory quota {})",
+            "serving yes.SayYes on {addr} over {security} on {} ({} completion queues, \
+             Yes budget {} bytes, largest request {} bytes, HTTP/2 write buffer {} bytes, C-core \
+             memory quota {})",
+            crate::ccore::describe(),
             config.completion_queues,
             config.naive_budget,
             config.max_request_bytes,

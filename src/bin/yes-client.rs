@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use signal_hook::consts::SIGINT;
 use signal_hook::iterator::Signals;
 
@@ -98,7 +98,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // `--version` names the C-core too, which is only known at run time.
+    let version: &'static str = Box::leak(yes_grpc::ccore::version_line().into_boxed_str());
+    let matches = Args::command().version(version).get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let options = Options {
         target: args.target,
         method: match args.method {

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Builds the gRPC C-core that yes-grpc links by default, once, into a cache.
+
+Why this exists: grpcio-sys 0.13 bundles C-core 1.56.2 (2023), which lacks
+three years of security fixes, and there is no newer grpcio-sys. Its Rust API
+runs unchanged on a current C-core linked through its pkg-config mode, so we
+build that C-core ourselves, from the one place that ships it whole with a
+plain Makefile: the `grpcio` source distribution on PyPI.
+
+What it does, each step skipped when already done:
+  1. fetches grpcio==VERSION's sdist with pip and checks its sha256;
+  2. unpacks it under the cache;
+  3. picks the sources a server needs: the Makefile's libgrpc sources minus
+     xDS (GRPC_NO_XDS turns its registration off; its filters, resolvers, LB
+     policies and ~300 generated upb files are then dead code);
+  4. runs `make static_c` (system OpenSSL and zlib, no debug info unless
+     YES_GRPC_CCORE_DEBUG=1), showing files compiled of the total;
+  5. installs headers, libgrpc.a and a grpc.pc into PREFIX, then marks it
+     complete with the recipe it was built with.
+
+Usage: ccore/build.py           build if needed; prints the prefix last
+       ccore/build.py --prefix  print the prefix if it is complete, else
+                                explain in one line and exit 1
+
+The cache is $YES_GRPC_CACHE (default ~/.cache/yes-grpc): outside the clone,
+shared by every clone and target directory, never committed.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+VERSION = "1.85.1"
+SHA256 = "5f530287d5de5f7f66089ead81de44f6787162944dab3922efa65dfdff108a1d"
+
+# Sources left out (paths relative to the sdist). GRPC_NO_XDS keeps C-core's
+# plugin registry from referring to any of them; the link proves it.
+XDS_ONLY = re.compile(
+    r"^src/core/("
+    r"xds/|load_balancing/xds/|resolver/(xds|google_c2p)/|server/xds_"
+    r"|credentials/transport/xds/|handshaker/http_connect/xds_"
+    r"|ext/filters/(gcp_authentication|rbac|stateful_session|fault_injection)/"
+    r"|filter/(ext_proc|composite)/"
+    r")"
+)
+# Generated protobuf code: kept only where a kept source includes it.
+GENERATED = re.compile(r"^src/core/ext/(upb-gen|upbdefs-gen)/")
+INCLUDE_DIRS = [
+    ".", "include", "third_party/abseil-cpp", "third_party/re2",
+    "third_party/upb", "src/core/ext/upb-gen", "src/core/ext/upbdefs-gen",
+    "third_party/utf8_range", "third_party/xxhash",
+    "third_party/cares/cares/include", "third_party/address_sorting/include",
+]
+
+ROOT = Path(__file__).resolve().parent
+DEBUG_INFO = os.environ.get("YES_GRPC_CCORE_DEBUG") == "1"
+CACHE = Path(os.environ.get("YES_GRPC_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yes-grpc")
+HOME = CACHE / "ccore" / (VERSION + ("-debuginfo" if DEBUG_INFO else ""))
+PREFIX = HOME / "prefix"
+SRC = HOME / "src"
+STAMP = PREFIX / "complete"
+BUILD_COMMAND = "ccore/build.py (scripts/serve.sh and scripts/test.sh run it)"
+
+
+def say(text, end="\n"):
+    print(f"ccore: {text}", end=end, file=sys.stderr, flush=True)
+
+
+def recipe():
+    """What the prefix is built from (this file: version, hash, sources and
+    flags): after a change to it, the prefix is brought up to date (make
+    recompiles only what changed)."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest() + "\n"
+
+
+def fetch():
+    """The verified sdist, fetched with pip the first time."""
+    downloads = CACHE / "downloads"
+    sdist = downloads / f"grpcio-{VERSION}.tar.gz"
+    if not (sdist.exists() and sha256(sdist) == SHA256):
+        say(f"fetching grpcio {VERSION} (C-core source, 14 MB) from PyPI with pip")
+        downloads.mkdir(parents=True, exist_ok=True)
+        pinned = downloads / "requirements.txt"
+        pinned.write_text(f"grpcio=={VERSION} --hash=sha256:{SHA256}\n")
+        # --require-hashes makes pip itself refuse a file with another hash.
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", "grpcio", "--require-hashes", "-r", str(pinned),
+             "-d", str(downloads)],
+            check=True,
+        )
+    actual = sha256(sdist)
+    if actual != SHA256:
+        sys.exit(f"ccore: {sdist} has sha256 {actual}, expected {SHA256}: refusing it")
+    return sdist
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def unpack(sdist):
+    marker = SRC / ".unpacked"
+    if marker.exists():
+        return
+    say(f"unpacking into {SRC}")
+    shutil.rmtree(SRC, ignore_errors=True)
+    SRC.mkdir(parents=True)
+    with tarfile.open(sdist) as tar:
+        for member in tar.getmembers():
+            parts = Path(member.name).parts[1:]  # drop "grpcio-VERSION/"
+            if not parts or member.issym() or member.islnk():
+                continue
+            member.name = str(Path(*parts))
+            tar.extract(member, SRC, filter="data")
+    marker.touch()
+
+
+def server_sources():
+    """The Makefile's libgrpc sources that a server links, in its order."""
+    query = subprocess.run(
+        ["make", "-s", "-f", "Makefile", "-f", "-", "print-sources"],
+        cwd=SRC, input="print-sources:\n\t@echo $(LIBGRPC_SRC)\n",
+        capture_output=True, text=True, check=True,
+    )
+    all_sources = query.stdout.split()
+    by_path = set(all_sources)
+    keep = {s for s in all_sources if not XDS_ONLY.search(s) and not GENERATED.search(s)}
+
+    # Walk the #include graph from the kept sources; a generated header that
+    # is reached brings its .c file in (foo.upb.h -> foo.upb.c).
+    seen, todo = set(), list(keep)
+    while todo:
+        for header in includes(todo.pop()):
+            if header in seen:
+                continue
+            seen.add(header)
+            todo.append(header)
+            for ext in (".c", ".cc"):
+                source = header[:-2] + ext
+                if header.endswith(".h") and source in by_path and source not in keep:
+                    keep.add(source)
+                    todo.append(source)
+    return [s for s in all_sources if s in keep]
+
+
+_INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+
+
+def includes(path):
+    text = (SRC / path).read_text(errors="replace")
+    found = []
+    for name in _INCLUDE.findall(text):
+        for directory in INCLUDE_DIRS:
+            candidate = os.path.normpath(os.path.join(directory, name))
+            if (SRC / candidate).is_file():
+                found.append(candidate)
+                break
+    return found
+
+
+def make_args(sources):
+    args = [
+        "CONFIG=opt", "EMBED_OPENSSL=false", "EMBED_ZLIB=false",
+        "EXTRA_DEFINES=GRPC_NO_XDS",
+        # The Makefile always passes -g; a later -g0 wins.
+        "EXTRA_CPPFLAGS=" + ("" if DEBUG_INFO else "-g0"),
+    ]
+    if sources:
+        args.append("LIBGRPC_SRC=" + " ".join(sources))
+    return args
+
+
+def build(sources):
+    """Runs make, showing progress; the whole output goes to a log file."""
+    args = make_args(sources)
+    pending = subprocess.run(
+        ["make", "-n", "static_c", *args], cwd=SRC, capture_output=True, text=True, check=True
+    ).stdout.count("Compiling ")
+    jobs = os.environ.get("YES_GRPC_JOBS") or str(os.cpu_count() or 2)
+    log_path = HOME / "build.log"
+    say(f"compiling {pending} C/C++ files with {jobs} jobs "
+        f"(about {pending * 0.75 / int(jobs) / 60 * 2:.0f} min on 2 cores); log: {log_path}")
+    start, done, last_report = time.monotonic(), 0, 0.0
+    tty = sys.stderr.isatty()
+    with open(log_path, "w") as log:
+        make = subprocess.Popen(
+            ["make", f"-j{jobs}", "static_c", *args], cwd=SRC,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for line in make.stdout:
+            log.write(line)
+            if "Compiling " not in line:
+                continue
+            done += 1
+            now = time.monotonic()
+            if tty or now - last_report >= 30 or done == pending:
+                last_report = now
+                say(f"[{done}/{pending}] {elapsed(now - start)}", end="\r" if tty else "\n")
+        status = make.wait()
+    if tty:
+        print(file=sys.stderr)
+    if status != 0:
+        tail = log_path.read_text().splitlines()[-30:]
+        print("\n".join(tail), file=sys.stderr)
+        sys.exit(f"ccore: make failed (exit {status}); the whole log is {log_path}")
+    say(f"compiled {done} files in {elapsed(time.monotonic() - start)}")
+
+
+def elapsed(seconds):
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def install(stamp_text):
+    shutil.rmtree(PREFIX, ignore_errors=True)
+    (PREFIX / "lib" / "pkgconfig").mkdir(parents=True)
+    shutil.copytree(SRC / "include" / "grpc", PREFIX / "include" / "grpc")
+    shutil.copy2(SRC / "libs" / "opt" / "libgrpc.a", PREFIX / "lib" / "libgrpc.a")
+    # One static archive holds C-core, abseil, re2, upb and c-ares; TLS and
+    # compression come from the system's OpenSSL and zlib.
+    (PREFIX / "lib" / "pkgconfig" / "grpc.pc").write_text(
+        f"prefix={PREFIX}\n"
+        "includedir=${prefix}/include\n"
+        "libdir=${prefix}/lib\n\n"
+        "Name: gRPC\n"
+        f"Description: gRPC C-core {VERSION} without xDS, built by yes-grpc's ccore/build.py\n"
+        f"Version: {VERSION}\n"
+        "Cflags: -I${includedir}\n"
+        "Libs: -L${libdir} -lgrpc -lssl -lcrypto -lz -lstdc++ -lpthread -ldl -lrt -lm\n"
+    )
+    STAMP.write_text(stamp_text)
+
+
+def is_complete():
+    return STAMP.exists() and STAMP.read_text() == recipe()
+
+
+def main():
+    if sys.argv[1:] == ["--prefix"]:
+        if not is_complete():
+            sys.exit(f"yes-grpc: gRPC C-core {VERSION} is not built yet: run {BUILD_COMMAND}")
+        print(PREFIX)
+        return
+    if sys.argv[1:]:
+        sys.exit(__doc__)
+    if is_complete():
+        say(f"C-core {VERSION} is built ({PREFIX})")
+        print(PREFIX)
+        return
+    start = time.monotonic()
+    unpack(fetch())
+    sources = server_sources()
+    build(sources)
+    install(recipe())
+    say(f"C-core {VERSION} installed in {PREFIX} ({elapsed(time.monotonic() - start)} in all)")
+    print(PREFIX)
+
+
+if __name__ == "__main__":
+    main()
