@@ -138,24 +138,42 @@ def server_sources():
     by_path = set(all_sources)
     keep = {s for s in all_sources if not XDS_ONLY.search(s) and not GENERATED.search(s)}
 
-    # Walk the #include graph from the kept sources; a generated header that
-    # is reached brings its .c file in (foo.upb.h -> foo.upb.c).
+    # Walk the #include graph from the kept sources: a generated header that
+    # is reached brings its .c file in (foo.upb.h -> foo.upb.c). Generated
+    # reflection code also names the descriptors it depends on without
+    # including them (extern _upb_DefPool_Init foo_proto_upbdefinit), so
+    # those bring the file that defines them.
+    definers = {}
+    for source in all_sources:
+        if GENERATED.search(source) and source.endswith(".upbdefs.c"):
+            for name in _DEFINES.findall((SRC / source).read_text(errors="replace")):
+                definers[name] = source
     seen, todo = set(), list(keep)
+
+    def bring(source):
+        if source in by_path and source not in keep:
+            keep.add(source)
+            todo.append(source)
+
     while todo:
-        for header in includes(todo.pop()):
+        path = todo.pop()
+        if path.endswith(".c") and GENERATED.search(path):
+            for name in _EXTERNS.findall((SRC / path).read_text(errors="replace")):
+                bring(definers.get(name, ""))
+        for header in includes(path):
             if header in seen:
                 continue
             seen.add(header)
             todo.append(header)
-            for ext in (".c", ".cc"):
-                source = header[:-2] + ext
-                if header.endswith(".h") and source in by_path and source not in keep:
-                    keep.add(source)
-                    todo.append(source)
+            if header.endswith(".h"):
+                bring(header[:-2] + ".c")
+                bring(header[:-2] + ".cc")
     return [s for s in all_sources if s in keep]
 
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+_DEFINES = re.compile(r"^_upb_DefPool_Init (\w+) =", re.M)
+_EXTERNS = re.compile(r"^extern _upb_DefPool_Init (\w+);", re.M)
 
 
 def includes(path):

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Installs what is missing and runs every test against both C-cores:
-# Debian's (quick to build) first, then grpcio-sys's bundled one. The tests
-# include the grpc-java interop suite (tests/interop_java.rs), which builds
-# the Java client from interop/java with Debian's grpc-java.
-# YES_GRPC_CCORE=system or =bundled runs only that one.
+# Installs what is missing and runs every test against both C-cores: the
+# pinned gRPC 1.85.1 (the default; its first build compiles C-core into
+# ~/.cache/yes-grpc, see ccore/build.py) first, then Debian's 1.51 (the
+# platform mode). The tests include the grpc-java interop suite
+# (tests/interop_java.rs), which builds the Java client from interop/java
+# with Debian's grpc-java.
+# YES_GRPC_CCORE=pinned or =system runs only that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 interop/java/setup-debian.sh
 
-modes=(system bundled)
+modes=(pinned system)
 [ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")
 for mode in "${modes[@]}"; do
   echo "=== tests with the $mode C-core" >&2

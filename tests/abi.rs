@@ -18,6 +18,11 @@
 //! pointers). Left out, on purpose: `gpr_log_func_args`, used only by
 //! grpcio's `redirect_log`, which yes-grpc never calls and which C-core 1.66
 //! removed with `gpr_set_log_function` (a binary calling it would not link).
+//!
+//! Differences found, and why they are harmless, are stated in
+//! [`by_pointer`] and [`exempt_value`]: C-core 1.85's `grpc_slice_buffer`
+//! (and the byte buffer holding one) is smaller, but only C-core allocates
+//! those and grpcio reads none of their fields.
 
 use std::mem::{align_of, offset_of, size_of};
 use std::path::{Path, PathBuf};
@@ -27,8 +32,10 @@ use std::process::Command;
 struct Layout {
     rust: &'static str,
     c: &'static str,
-    size: usize,
-    align: usize,
+    /// Size and alignment; `None` for a type that only C-core allocates
+    /// and grpcio only holds pointers to (see [`by_pointer`]), where only
+    /// the offsets of its fields matter.
+    size_align: Option<(usize, usize)>,
     fields: Vec<(&'static str, usize)>,
 }
 
@@ -37,8 +44,9 @@ macro_rules! layout {
         Layout {
             rust: stringify!($rust),
             c: $c,
-            size: size_of::<grpcio_sys::$rust>(),
-            align: align_of::<grpcio_sys::$rust>(),
+            size_align: by_pointer(stringify!($rust)).is_none().then(|| {
+                (size_of::<grpcio_sys::$rust>(), align_of::<grpcio_sys::$rust>())
+            }),
             fields: vec![$((c_field(stringify!($field)), offset_of!(grpcio_sys::$rust, $field))),*],
         }
     };
@@ -48,11 +56,38 @@ macro_rules! layout {
         Layout {
             rust: stringify!($rust),
             c: $c,
-            size: size_of::<grpcio_sys::$rust>(),
-            align: align_of::<grpcio_sys::$rust>(),
+            size_align: by_pointer(stringify!($rust)).is_none().then(|| {
+                (size_of::<grpcio_sys::$rust>(), align_of::<grpcio_sys::$rust>())
+            }),
             fields: vec![$((c_field(stringify!($field)), 0)),*],
         }
     };
+}
+
+/// Types whose size may differ between C-core and the bindings without
+/// harm, and why. C-core 1.85 keeps 3 slices inline in a `grpc_slice_buffer`
+/// where 1.56 kept 8, so it and the byte buffer around it shrank; their
+/// fields before the inline array sit where they did.
+fn by_pointer(rust: &str) -> Option<&'static str> {
+    const WHY: &str = "only C-core allocates it (grpc_raw_byte_buffer_create, \
+                       grpc_byte_buffer_copy) and frees it; grpcio holds pointers to it \
+                       and reads its bytes through grpc_byte_buffer_reader";
+    [
+        "grpc_byte_buffer",
+        "grpc_byte_buffer_grpc_byte_buffer_data",
+        "grpc_byte_buffer_grpc_byte_buffer_data_grpc_compressed_buffer",
+        "grpc_slice_buffer",
+    ]
+    .contains(&rust)
+    .then_some(WHY)
+}
+
+/// Enum values that may differ, and why.
+fn exempt_value(name: &str) -> Option<&'static str> {
+    (name == "GRPC_STATUS__DO_NOT_USE").then_some(
+        "a sentinel that forces the enum's width (-1 in 1.51, 0x7fffffff since); never \
+         sent or received",
+    )
 }
 
 /// bindgen renames C fields that are Rust keywords (`type` -> `type_`).
@@ -199,16 +234,22 @@ fn checks(grpc_wrap: &Path, extra: &str) -> (String, usize, usize) {
     cc.push_str("#include <cstddef>\n#include <string_view>\n#include <type_traits>\n");
     cc.push_str("#include <utility>\n#define GRPC_SYS_SECURE 1\n");
     cc.push_str(&format!("#include \"{}\"\n", grpc_wrap.display()));
+    // Since 1.6x the credential types live in a header of their own, which
+    // grpc_security.h no longer includes.
+    cc.push_str("#if __has_include(<grpc/credentials.h>)\n#include <grpc/credentials.h>\n#endif\n");
     for (i, t) in layouts().iter().enumerate() {
         cc.push_str(&format!("using T{i} = {};\n", t.c));
-        cc.push_str(&format!(
-            "static_assert(sizeof(T{i}) == {}, \"{}: size {} in the bindings\");\n",
-            t.size, t.rust, t.size
-        ));
-        cc.push_str(&format!(
-            "static_assert(alignof(T{i}) == {}, \"{}: alignment {} in the bindings\");\n",
-            t.align, t.rust, t.align
-        ));
+        if let Some((size, align)) = t.size_align {
+            cc.push_str(&format!(
+                "static_assert(sizeof(T{i}) == {size}, \"{}: size {size} in the bindings\");\n",
+                t.rust
+            ));
+            cc.push_str(&format!(
+                "static_assert(alignof(T{i}) == {align}, \"{}: alignment {align} in the \
+                 bindings\");\n",
+                t.rust
+            ));
+        }
         for (field, offset) in &t.fields {
             fields += 1;
             cc.push_str(&format!(
@@ -219,7 +260,15 @@ fn checks(grpc_wrap: &Path, extra: &str) -> (String, usize, usize) {
         }
     }
     for e in enums() {
+        // Every enum crosses as a 32-bit integer (bindgen's `u32`/`i32`).
+        cc.push_str(&format!(
+            "static_assert(sizeof({}) == 4, \"{}: 4 bytes in the bindings\");\n",
+            e.name, e.name
+        ));
         for (name, value) in &e.values {
+            if exempt_value(name).is_some() {
+                continue;
+            }
             values += 1;
             cc.push_str(&format!(
                 "static_assert((long long){name} == {value}LL, \"{}::{name}: {value} in the \
@@ -335,12 +384,15 @@ fn bindings_match_the_linked_c_core_headers() {
         .map(|l| l.trim_end_matches(['\'', '\u{2019}']))
         .collect();
     let (ours, grpcio) = arg_keys();
+    let pointer_only = layouts().iter().filter(|t| t.size_align.is_none()).count();
     println!(
-        "abi: {} on C-core headers: {} types ({fields} field offsets, sizes and alignments), \
-         {} enums ({values} values), {} flags, {} channel-argument keys agree with grpcio-sys's \
-         bindings; keys these headers do not define (grpcio methods yes-grpc does not call): {absent:?}",
+        "abi: {} headers agree with grpcio-sys's bindings: {} types (sizes and alignments of {}, \
+         {fields} field offsets; {pointer_only} only C-core allocates: offsets only), {} enums \
+         (widths, {values} values), {} flags, {} channel-argument keys; keys these headers do \
+         not define (grpcio methods yes-grpc does not call): {absent:?}",
         yes_grpc::ccore::describe(),
         layouts().len(),
+        layouts().len() - pointer_only,
         enums().len(),
         flags().len(),
         ours.len() + grpcio.len() - absent.len(),

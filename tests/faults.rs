@@ -31,7 +31,7 @@ use common::*;
 const CLIENT: &str = env!("CARGO_BIN_EXE_yes-client");
 
 /// How long waits that scale with load may take: 200 or 1,000 streams on a
-/// debug build of the bundled C-core (unoptimised C) take a while.
+/// debug build take a while (C-core is optimised, our side is not).
 const SLOW: Duration = Duration::from_secs(90);
 
 /// Stream starts are logged too, so the log tells live streams.
