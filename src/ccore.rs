@@ -67,7 +67,11 @@ mod tests {
                 describe()
             ),
             // Platform mode takes any C-core from 1.51 (core 29) up.
-            _ => assert!(major(&version()) >= 29, "{} is older than gRPC 1.51", describe()),
+            _ => assert!(
+                major(&version()) >= 29,
+                "{} is older than gRPC 1.51",
+                describe()
+            ),
         }
         assert!(version_line().contains(&version()));
     }

@@ -13,9 +13,9 @@ use log::{error, info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
-use yes_grpc::{ccore, executor};
 use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LISTENING};
 use yes_grpc::tls::TlsFiles;
+use yes_grpc::{ccore, executor};
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
 ///

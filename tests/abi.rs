@@ -130,7 +130,11 @@ fn layouts() -> Vec<Layout> {
         layout!(grpc_byte_buffer_grpc_byte_buffer_data__bindgen_ty_1, "std::remove_reference_t<decltype(std::declval<std::remove_reference_t<decltype(std::declval<grpc_byte_buffer>().data)>>().reserved)>", struct [reserved]),
         layout!(grpc_byte_buffer_grpc_byte_buffer_data_grpc_compressed_buffer, "std::remove_reference_t<decltype(std::declval<std::remove_reference_t<decltype(std::declval<grpc_byte_buffer>().data)>>().raw)>", struct [compression, slice_buffer]),
         layout!(grpc_byte_buffer_reader, "grpc_byte_buffer_reader", struct [buffer_in, buffer_out, current]),
-        layout!(grpc_byte_buffer_reader_grpc_byte_buffer_reader_current, "std::remove_reference_t<decltype(std::declval<grpc_byte_buffer_reader>().current)>", union [index]),
+        layout!(
+            grpc_byte_buffer_reader_grpc_byte_buffer_reader_current,
+            "std::remove_reference_t<decltype(std::declval<grpc_byte_buffer_reader>().current)>",
+            union[index]
+        ),
         layout!(grpc_call_details, "grpc_call_details", struct [method, host, deadline]),
         layout!(grpc_channel_args, "grpc_channel_args", struct [num_args, args]),
         layout!(grpc_event, "grpc_event", struct [type_, success, tag]),
@@ -153,24 +157,133 @@ fn layouts() -> Vec<Layout> {
 
 fn enums() -> Vec<Values> {
     vec![
-        values!(gpr_clock_type, [GPR_CLOCK_MONOTONIC, GPR_CLOCK_REALTIME, GPR_CLOCK_PRECISE, GPR_TIMESPAN]),
-        values!(gpr_log_severity, [GPR_LOG_SEVERITY_DEBUG, GPR_LOG_SEVERITY_INFO, GPR_LOG_SEVERITY_ERROR]),
-        values!(grpc_arg_type, [GRPC_ARG_STRING, GRPC_ARG_INTEGER, GRPC_ARG_POINTER]),
+        values!(
+            gpr_clock_type,
+            [
+                GPR_CLOCK_MONOTONIC,
+                GPR_CLOCK_REALTIME,
+                GPR_CLOCK_PRECISE,
+                GPR_TIMESPAN
+            ]
+        ),
+        values!(
+            gpr_log_severity,
+            [
+                GPR_LOG_SEVERITY_DEBUG,
+                GPR_LOG_SEVERITY_INFO,
+                GPR_LOG_SEVERITY_ERROR
+            ]
+        ),
+        values!(
+            grpc_arg_type,
+            [GRPC_ARG_STRING, GRPC_ARG_INTEGER, GRPC_ARG_POINTER]
+        ),
         values!(grpc_byte_buffer_type, [GRPC_BB_RAW]),
-        values!(grpc_call_error, [GRPC_CALL_OK, GRPC_CALL_ERROR, GRPC_CALL_ERROR_NOT_ON_SERVER, GRPC_CALL_ERROR_NOT_ON_CLIENT, GRPC_CALL_ERROR_ALREADY_ACCEPTED, GRPC_CALL_ERROR_ALREADY_INVOKED, GRPC_CALL_ERROR_NOT_INVOKED, GRPC_CALL_ERROR_ALREADY_FINISHED, GRPC_CALL_ERROR_TOO_MANY_OPERATIONS, GRPC_CALL_ERROR_INVALID_FLAGS, GRPC_CALL_ERROR_INVALID_METADATA, GRPC_CALL_ERROR_INVALID_MESSAGE, GRPC_CALL_ERROR_NOT_SERVER_COMPLETION_QUEUE, GRPC_CALL_ERROR_BATCH_TOO_BIG, GRPC_CALL_ERROR_PAYLOAD_TYPE_MISMATCH, GRPC_CALL_ERROR_COMPLETION_QUEUE_SHUTDOWN]),
-        values!(grpc_completion_type, [GRPC_QUEUE_SHUTDOWN, GRPC_QUEUE_TIMEOUT, GRPC_OP_COMPLETE]),
-        values!(grpc_compression_algorithm, [GRPC_COMPRESS_NONE, GRPC_COMPRESS_DEFLATE, GRPC_COMPRESS_GZIP, GRPC_COMPRESS_ALGORITHMS_COUNT]),
-        values!(grpc_compression_level, [GRPC_COMPRESS_LEVEL_NONE, GRPC_COMPRESS_LEVEL_LOW, GRPC_COMPRESS_LEVEL_MED, GRPC_COMPRESS_LEVEL_HIGH, GRPC_COMPRESS_LEVEL_COUNT]),
-        values!(grpc_connectivity_state, [GRPC_CHANNEL_IDLE, GRPC_CHANNEL_CONNECTING, GRPC_CHANNEL_READY, GRPC_CHANNEL_TRANSIENT_FAILURE, GRPC_CHANNEL_SHUTDOWN]),
-        values!(grpc_ssl_certificate_config_reload_status, [GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED, GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW, GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL]),
-        values!(grpc_ssl_client_certificate_request_type, [GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY, GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY]),
-        values!(grpc_status_code, [GRPC_STATUS_OK, GRPC_STATUS_CANCELLED, GRPC_STATUS_UNKNOWN, GRPC_STATUS_INVALID_ARGUMENT, GRPC_STATUS_DEADLINE_EXCEEDED, GRPC_STATUS_NOT_FOUND, GRPC_STATUS_ALREADY_EXISTS, GRPC_STATUS_PERMISSION_DENIED, GRPC_STATUS_UNAUTHENTICATED, GRPC_STATUS_RESOURCE_EXHAUSTED, GRPC_STATUS_FAILED_PRECONDITION, GRPC_STATUS_ABORTED, GRPC_STATUS_OUT_OF_RANGE, GRPC_STATUS_UNIMPLEMENTED, GRPC_STATUS_INTERNAL, GRPC_STATUS_UNAVAILABLE, GRPC_STATUS_DATA_LOSS, GRPC_STATUS__DO_NOT_USE]),
+        values!(
+            grpc_call_error,
+            [
+                GRPC_CALL_OK,
+                GRPC_CALL_ERROR,
+                GRPC_CALL_ERROR_NOT_ON_SERVER,
+                GRPC_CALL_ERROR_NOT_ON_CLIENT,
+                GRPC_CALL_ERROR_ALREADY_ACCEPTED,
+                GRPC_CALL_ERROR_ALREADY_INVOKED,
+                GRPC_CALL_ERROR_NOT_INVOKED,
+                GRPC_CALL_ERROR_ALREADY_FINISHED,
+                GRPC_CALL_ERROR_TOO_MANY_OPERATIONS,
+                GRPC_CALL_ERROR_INVALID_FLAGS,
+                GRPC_CALL_ERROR_INVALID_METADATA,
+                GRPC_CALL_ERROR_INVALID_MESSAGE,
+                GRPC_CALL_ERROR_NOT_SERVER_COMPLETION_QUEUE,
+                GRPC_CALL_ERROR_BATCH_TOO_BIG,
+                GRPC_CALL_ERROR_PAYLOAD_TYPE_MISMATCH,
+                GRPC_CALL_ERROR_COMPLETION_QUEUE_SHUTDOWN
+            ]
+        ),
+        values!(
+            grpc_completion_type,
+            [GRPC_QUEUE_SHUTDOWN, GRPC_QUEUE_TIMEOUT, GRPC_OP_COMPLETE]
+        ),
+        values!(
+            grpc_compression_algorithm,
+            [
+                GRPC_COMPRESS_NONE,
+                GRPC_COMPRESS_DEFLATE,
+                GRPC_COMPRESS_GZIP,
+                GRPC_COMPRESS_ALGORITHMS_COUNT
+            ]
+        ),
+        values!(
+            grpc_compression_level,
+            [
+                GRPC_COMPRESS_LEVEL_NONE,
+                GRPC_COMPRESS_LEVEL_LOW,
+                GRPC_COMPRESS_LEVEL_MED,
+                GRPC_COMPRESS_LEVEL_HIGH,
+                GRPC_COMPRESS_LEVEL_COUNT
+            ]
+        ),
+        values!(
+            grpc_connectivity_state,
+            [
+                GRPC_CHANNEL_IDLE,
+                GRPC_CHANNEL_CONNECTING,
+                GRPC_CHANNEL_READY,
+                GRPC_CHANNEL_TRANSIENT_FAILURE,
+                GRPC_CHANNEL_SHUTDOWN
+            ]
+        ),
+        values!(
+            grpc_ssl_certificate_config_reload_status,
+            [
+                GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED,
+                GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW,
+                GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL
+            ]
+        ),
+        values!(
+            grpc_ssl_client_certificate_request_type,
+            [
+                GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+                GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY,
+                GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY,
+                GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY,
+                GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+            ]
+        ),
+        values!(
+            grpc_status_code,
+            [
+                GRPC_STATUS_OK,
+                GRPC_STATUS_CANCELLED,
+                GRPC_STATUS_UNKNOWN,
+                GRPC_STATUS_INVALID_ARGUMENT,
+                GRPC_STATUS_DEADLINE_EXCEEDED,
+                GRPC_STATUS_NOT_FOUND,
+                GRPC_STATUS_ALREADY_EXISTS,
+                GRPC_STATUS_PERMISSION_DENIED,
+                GRPC_STATUS_UNAUTHENTICATED,
+                GRPC_STATUS_RESOURCE_EXHAUSTED,
+                GRPC_STATUS_FAILED_PRECONDITION,
+                GRPC_STATUS_ABORTED,
+                GRPC_STATUS_OUT_OF_RANGE,
+                GRPC_STATUS_UNIMPLEMENTED,
+                GRPC_STATUS_INTERNAL,
+                GRPC_STATUS_UNAVAILABLE,
+                GRPC_STATUS_DATA_LOSS,
+                GRPC_STATUS__DO_NOT_USE
+            ]
+        ),
     ]
 }
 
+/// A channel-argument key: its name in C, and its bytes (NUL-terminated) in
+/// the bindings.
+type Key = (&'static str, &'static [u8]);
+
 /// Channel-argument keys grpcio sets, as the bindings spell them. The first
 /// group is what yes-server itself sets: C-core must know each of them.
-fn arg_keys() -> (Vec<(&'static str, &'static [u8])>, Vec<(&'static str, &'static [u8])>) {
+fn arg_keys() -> (Vec<Key>, Vec<Key>) {
     macro_rules! keys {
         ($($key:ident),*) => { vec![$((stringify!($key), &grpcio_sys::$key[..])),*] };
     }
@@ -217,8 +330,14 @@ fn arg_keys() -> (Vec<(&'static str, &'static [u8])>, Vec<(&'static str, &'stati
 /// Integer flags grpcio passes in write and metadata flags.
 fn flags() -> Vec<(&'static str, i64)> {
     vec![
-        ("GRPC_WRITE_BUFFER_HINT", grpcio_sys::GRPC_WRITE_BUFFER_HINT as i64),
-        ("GRPC_WRITE_NO_COMPRESS", grpcio_sys::GRPC_WRITE_NO_COMPRESS as i64),
+        (
+            "GRPC_WRITE_BUFFER_HINT",
+            grpcio_sys::GRPC_WRITE_BUFFER_HINT as i64,
+        ),
+        (
+            "GRPC_WRITE_NO_COMPRESS",
+            grpcio_sys::GRPC_WRITE_NO_COMPRESS as i64,
+        ),
         (
             "GRPC_INITIAL_METADATA_WAIT_FOR_READY",
             grpcio_sys::GRPC_INITIAL_METADATA_WAIT_FOR_READY as i64,
@@ -308,7 +427,11 @@ fn grpcio_sys_dir() -> PathBuf {
         .current_dir(repo())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let package = metadata["packages"]
         .as_array()
@@ -329,7 +452,11 @@ fn cflags() -> Vec<String> {
         .env("YES_GRPC_CCORE", env!("YES_GRPC_CCORE_MODE"))
         .output()
         .expect("ccore/pkg-config runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .split_whitespace()
@@ -350,7 +477,10 @@ fn compile(name: &str, source: &str) -> (bool, String) {
         .arg(&path)
         .output()
         .expect("a C++ compiler runs (scripts/setup-debian.sh installs g++)");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
