@@ -5,7 +5,10 @@
 //!
 //! `scripts/bench-compare.sh [--quick]` (or `cargo bench --bench compare`
 //! after `interop/java/setup-debian.sh`). Prints a table and writes
-//! `target/bench-compare/{results.csv,results.json,*.svg}`.
+//! `target/bench-compare/{results.csv,results.json,*.svg}`. `--ccores` and
+//! `--pinning` (`scripts/bench-ccores.sh`) measure one stream only, beside
+//! the floors on other C-cores; `--pinning` also with the server and the
+//! client on a core each.
 //!
 //! The bench binary plays three roles: the harness (default), the floor
 //! server (`YES_BENCH_ROLE=floor`), and the Rust load client
@@ -197,15 +200,30 @@ impl Drop for Running {
     }
 }
 
+/// Whether servers run on CPU 0 and load clients on CPU 1 (`--pinning`'s
+/// second half): the per-core figure, free of the two competing for both.
+static PINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A command for `program`, on `cpu` alone when pinning.
+fn command_on(program: impl AsRef<std::ffi::OsStr>, cpu: &str) -> Command {
+    if PINNED.load(Ordering::Relaxed) {
+        let mut c = Command::new("taskset");
+        c.args(["-c", cpu]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
 fn start(setup: &Setup, server: Server) -> Running {
     let mut command = match server {
         Server::Yes => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_yes-server"));
+            let mut c = command_on(env!("CARGO_BIN_EXE_yes-server"), "0");
             c.args(["--listen", "127.0.0.1:0", "--log-level", "warn"]);
             c
         }
         Server::Java => {
-            let mut c = Command::new("java");
+            let mut c = command_on("java", "0");
             c.args([
                 "-cp",
                 &setup.java_classpath,
@@ -221,7 +239,7 @@ fn start(setup: &Setup, server: Server) -> Running {
                 Server::Extra(i) => extra_floors()[i].1.clone(),
                 _ => std::env::current_exe().unwrap(),
             };
-            let mut c = Command::new(exe);
+            let mut c = command_on(exe, "0");
             c.env("YES_BENCH_ROLE", "floor");
             c
         }
@@ -295,12 +313,12 @@ fn parse_load(output: &str) -> Load {
 fn client_command(setup: &Setup, client: Client, args: &[String]) -> Command {
     match client {
         Client::Rust => {
-            let mut c = Command::new(std::env::current_exe().unwrap());
+            let mut c = command_on(std::env::current_exe().unwrap(), "1");
             c.env("YES_BENCH_ROLE", "client").args(args);
             c
         }
         Client::Java => {
-            let mut c = Command::new("java");
+            let mut c = command_on("java", "1");
             c.args(["-cp", &setup.java_classpath, "yes.interop.YesLoad"])
                 .args(args);
             c
@@ -381,6 +399,9 @@ fn harness() {
     };
     if std::env::args().any(|a| a == "--ccores") {
         return compare_ccores(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--pinning") {
+        return compare_pinning(&setup, reps, seconds);
     }
     let mut rows: Vec<Row> = Vec::new();
     eprintln!("compare: {reps} repetition(s), {seconds} s per measurement");
@@ -503,12 +524,28 @@ fn harness() {
 /// from each of `servers` in turn: msgs/s, MB/s and server CPU seconds per
 /// million messages.
 fn one_stream(setup: &Setup, reps: usize, seconds: f64, servers: &[Server]) -> Vec<Row> {
+    one_stream_of(setup, reps, seconds, servers, &[0, 1024, 64 * 1024], 0.0)
+}
+
+/// One stream of each size in `sizes`, read by each client; each server
+/// first streams `warm_up` seconds unmeasured (the JVM's JIT needs it).
+fn one_stream_of(
+    setup: &Setup,
+    reps: usize,
+    seconds: f64,
+    servers: &[Server],
+    sizes: &[usize],
+    warm_up: f64,
+) -> Vec<Row> {
     let mut rows = Vec::new();
-    for size in [0usize, 1024, 64 * 1024] {
+    for &size in sizes {
         for client in [Client::Rust, Client::Java] {
             for rep in 0..reps {
                 for &server in servers {
                     let running = start(setup, server);
+                    if warm_up > 0.0 {
+                        drive(setup, &running, client, size, warm_up, 1);
+                    }
                     let (load, cpu) = drive(setup, &running, client, size, seconds, 1);
                     let label = size_label(size);
                     eprintln!(
@@ -566,6 +603,34 @@ fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
     let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
     servers.extend((0..extra_floors().len()).map(Server::Extra));
     let rows = one_stream(setup, reps, seconds, &servers);
+    print_table(setup, &rows, &servers, "ccores.csv");
+}
+
+/// `--pinning`: one stream of `"yes"` and of 1 KiB from yes-server, the
+/// Java reference and the floors, each server warmed up for 5 s first,
+/// measured as the other benchmarks are (client and server share both
+/// cores) and then with the server on CPU 0 and the client on CPU 1.
+fn compare_pinning(setup: &Setup, reps: usize, seconds: f64) {
+    let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
+    servers.extend((0..extra_floors().len()).map(Server::Extra));
+    for (pinned, name) in [(false, "pinning-off.csv"), (true, "pinning-on.csv")] {
+        PINNED.store(pinned, Ordering::Relaxed);
+        println!(
+            "{}",
+            if pinned {
+                "server on CPU 0, client on CPU 1 (taskset):"
+            } else {
+                "server and client sharing both CPUs:"
+            }
+        );
+        let rows = one_stream_of(setup, reps, seconds, &servers, &[0, 1024], 5.0);
+        print_table(setup, &rows, &servers, name);
+    }
+}
+
+/// Prints msgs/s and CPU per million messages (median, min–max, ratio to
+/// the Java reference) per figure and client, and writes them to `csv_name`.
+fn print_table(setup: &Setup, rows: &[Row], servers: &[Server], csv_name: &str) {
     let mut csv = String::from("figure,client,server,unit,median,min,max,ratio_to_java\n");
     for (unit, digits) in [("msgs/s", 0), ("CPU s/M msgs", 2)] {
         let mut figures: BTreeMap<(&str, &str), BTreeMap<Server, Vec<f64>>> = BTreeMap::new();
@@ -574,14 +639,14 @@ fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
             cell.entry(row.server).or_default().push(row.value);
         }
         print!("{:<18} {:<12} {:<13}", "figure", "client", "unit");
-        for server in &servers {
+        for server in servers {
             print!(" {:>30}", server.name());
         }
         println!();
         for ((figure, client), mut by_server) in figures {
             let java = median_min_max(by_server.get_mut(&Server::Java).unwrap()).0;
             print!("{figure:<18} {client:<12} {unit:<13}");
-            for server in &servers {
+            for server in servers {
                 let (median, min, max) = median_min_max(by_server.get_mut(server).unwrap());
                 let ratio = median / java;
                 print!(
@@ -597,8 +662,8 @@ fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
         }
         println!();
     }
-    std::fs::write(setup.out.join("ccores.csv"), csv).unwrap();
-    eprintln!("compare: wrote {}", setup.out.join("ccores.csv").display());
+    std::fs::write(setup.out.join(csv_name), csv).unwrap();
+    eprintln!("compare: wrote {}", setup.out.join(csv_name).display());
 }
 
 /// Lets `server` settle and reads its idle RSS (KiB), then starts the Rust

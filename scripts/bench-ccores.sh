@@ -12,6 +12,11 @@
 # 10 minutes (--quick: about 3), plus the first release builds: ~15 min for
 # each bundled C-core, ~1 min for Debian's.
 # Prints a table; writes TARGET/pinned/bench-compare/ccores.csv.
+#
+# --pinning instead: one stream of "yes" and of 1 KiB from yes-server, the
+# Java reference, the 1.85.1 floor and the 1.51 floor, each warmed up 5 s,
+# first as usual, then with the server on CPU 0 and the client on CPU 1
+# (taskset): the per-core figure. About 12 minutes (--quick: about 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
@@ -25,6 +30,11 @@ bench_binary() {
 # The harness built against other C-cores plays their floors.
 system_bench=$(YES_GRPC_CCORE=system scripts/cargo-ccore.sh bench --bench compare --no-run \
   --message-format=json | bench_binary)
+if [[ " $* " == *" --pinning "* ]]; then
+  [[ -x $system_bench ]] || { echo "bench-ccores: the 1.51 floor did not build" >&2; exit 1; }
+  export YES_BENCH_FLOORS="1.51=$system_bench"
+  exec scripts/cargo-ccore.sh bench --bench compare -- "$@"
+fi
 # GRPCIO_SYS_USE_PKG_CONFIG=0 overrides .cargo/config.toml: grpcio-sys
 # builds the C-core it bundles, in target directories of their own.
 bundled_bench=$(GRPCIO_SYS_USE_PKG_CONFIG=0 CARGO_TARGET_DIR="$base/bundled-1.56" cargo bench \
