@@ -50,8 +50,8 @@ struct Args {
     grace_period: Duration,
 
     /// Completion queues, each polled by its own C-core thread that also
-    /// runs the streams' pumps (one more thread, yes-poll-0, only reads the
-    /// sockets). [default: one per core]
+    /// runs the streams' pumps. (On C-cores before 1.85 one more thread,
+    /// yes-poll-0, only reads the sockets.) [default: one per core]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     completion_queues: Option<u16>,
 
@@ -98,9 +98,10 @@ struct Args {
 
     /// Memory C-core may use for its buffers (a C-core resource quota), or
     /// "unlimited". Under its pressure C-core resets streams
-    /// (ENHANCE_YOUR_CALM), not always the offender's. It is what stops a
-    /// client that announces a huge request and trickles it in: C-core
-    /// buffers a request whole before it checks --max-request-bytes.
+    /// (ENHANCE_YOUR_CALM), not always the offender's. Before C-core 1.85 it
+    /// is what stops a client that announces a huge request and trickles it
+    /// in (those C-cores buffer a request whole before they check
+    /// --max-request-bytes; 1.85 refuses it at once).
     #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_quota)]
     memory_quota: Quota,
 

@@ -1,5 +1,5 @@
 //! A completion-queue thread that no call ever uses, so that some thread is
-//! always polling the server's sockets.
+//! always polling the server's sockets, on the C-cores that need one.
 //!
 //! Why: C-core reads sockets only from inside `grpc_completion_queue_next`,
 //! and only when that queue has no completion ready to return. The streams'
@@ -18,8 +18,21 @@
 //! so a queue that never gets a completion keeps a poller at work whatever
 //! the busy queues do. It costs a thread that sleeps in `epoll_wait` when
 //! there is nothing to read.
+//!
+//! C-core 1.85 reads sockets on its EventEngine's threads instead, so there
+//! the thread earns nothing and is not started. Measured with the fault
+//! suite's soak (100 slow readers filling while a health check is sent on
+//! a warm connection): on 1.51 without this thread the check was answered
+//! only once 66 and 76 of the 100 were paused and a fast stream stood still
+//! for a second; with it, at 0 in each of three runs. On 1.85 without it: 0
+//! in each run, and the fast streams never below 12,000 msgs in a second.
 
 use grpcio::{EnvBuilder, Environment};
+
+/// The first C-core (by its own version number, see [`crate::ccore`]) known
+/// to read sockets on EventEngine threads: gRPC 1.85. C-cores between 1.51
+/// and 1.85 are not measured, and keep the thread.
+const READS_ON_EVENT_ENGINE: u32 = 58;
 
 /// Keeps one polling thread until dropped.
 pub struct Poller {
@@ -27,6 +40,11 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// Starts the polling thread if the linked C-core needs one.
+    pub fn start_if_needed() -> Option<Poller> {
+        (crate::ccore::major() < READS_ON_EVENT_ENGINE).then(Poller::start)
+    }
+
     /// Starts the polling thread (named `yes-poll-0`).
     pub fn start() -> Poller {
         Poller {

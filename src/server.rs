@@ -218,8 +218,9 @@ pub struct YesServer {
     streams: Arc<Streams>,
     addr: SocketAddr,
     metrics: Option<MetricsServer>,
-    /// Reads the sockets while the completion queues are busy.
-    _poller: Poller,
+    /// Reads the sockets while the completion queues are busy, on C-cores
+    /// that read them only from inside a completion queue.
+    _poller: Option<Poller>,
     // Dropped last: the completion-queue threads outlive the server.
     _env: Arc<Environment>,
 }
@@ -296,7 +297,7 @@ impl YesServer {
             }
         };
         // Polling from before the first call, so no load can starve it.
-        let poller = Poller::start();
+        let poller = Poller::start_if_needed();
         server.start();
         // Started only once the server runs, so a failed start leaves no task.
         let alive = Arc::downgrade(&streams);
