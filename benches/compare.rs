@@ -600,10 +600,17 @@ fn size_label(size: usize) -> String {
 /// server CPU per million messages (median, min–max, ratio to the Java
 /// reference) and writes `ccores.csv`.
 fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
-    let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
-    servers.extend((0..extra_floors().len()).map(Server::Extra));
+    let servers = servers_and_floors();
     let rows = one_stream(setup, reps, seconds, &servers);
     print_table(setup, &rows, &servers, "ccores.csv");
+}
+
+/// yes-server, the Java reference, this build's floor and the floors in
+/// `YES_BENCH_FLOORS`.
+fn servers_and_floors() -> Vec<Server> {
+    let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
+    servers.extend((0..extra_floors().len()).map(Server::Extra));
+    servers
 }
 
 /// `--pinning`: one stream of `"yes"` and of 1 KiB from yes-server, the
@@ -611,8 +618,7 @@ fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
 /// measured as the other benchmarks are (client and server share both
 /// cores) and then with the server on CPU 0 and the client on CPU 1.
 fn compare_pinning(setup: &Setup, reps: usize, seconds: f64) {
-    let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
-    servers.extend((0..extra_floors().len()).map(Server::Extra));
+    let servers = servers_and_floors();
     for (pinned, name) in [(false, "pinning-off.csv"), (true, "pinning-on.csv")] {
         PINNED.store(pinned, Ordering::Relaxed);
         println!(

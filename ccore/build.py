@@ -58,7 +58,6 @@ INCLUDE_DIRS = [
     "third_party/cares/cares/include", "third_party/address_sorting/include",
 ]
 
-ROOT = Path(__file__).resolve().parent
 DEBUG_INFO = os.environ.get("YES_GRPC_CCORE_DEBUG") == "1"
 CACHE = Path(os.environ.get("YES_GRPC_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yes-grpc")
@@ -84,18 +83,19 @@ def fetch():
     """The verified sdist, fetched with pip the first time."""
     downloads = CACHE / "downloads"
     sdist = downloads / f"grpcio-{VERSION}.tar.gz"
-    if not (sdist.exists() and sha256(sdist) == SHA256):
-        say(f"fetching grpcio {VERSION} (C-core source, 14 MB) from PyPI with pip")
-        downloads.mkdir(parents=True, exist_ok=True)
-        pinned = downloads / "requirements.txt"
-        pinned.write_text(f"grpcio=={VERSION} --hash=sha256:{SHA256}\n")
-        # --require-hashes makes pip itself refuse a file with another hash.
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--no-binary", "grpcio", "--require-hashes", "-r", str(pinned),
-             "-d", str(downloads)],
-            check=True,
-        )
+    if sdist.exists() and sha256(sdist) == SHA256:
+        return sdist
+    say(f"fetching grpcio {VERSION} (C-core source, 14 MB) from PyPI with pip")
+    downloads.mkdir(parents=True, exist_ok=True)
+    pinned = downloads / "requirements.txt"
+    pinned.write_text(f"grpcio=={VERSION} --hash=sha256:{SHA256}\n")
+    # --require-hashes makes pip itself refuse a file with another hash.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         "--no-binary", "grpcio", "--require-hashes", "-r", str(pinned),
+         "-d", str(downloads)],
+        check=True,
+    )
     actual = sha256(sdist)
     if actual != SHA256:
         sys.exit(f"ccore: {sdist} has sha256 {actual}, expected {SHA256}: refusing it")
@@ -195,9 +195,7 @@ def make_args(sources):
         # The Makefile always passes -g; a later -g0 wins.
         "EXTRA_CPPFLAGS=" + ("" if DEBUG_INFO else "-g0"),
     ]
-    if sources:
-        args.append("LIBGRPC_SRC=" + " ".join(sources))
-    return args
+    return args + ["LIBGRPC_SRC=" + " ".join(sources)]
 
 
 # Sources per unity file: one compiler run reads C-core's headers (most of
@@ -258,12 +256,12 @@ def unify(sources):
     each make target stands for. Sources of a unity file that failed to
     compile (two of them defining the same name, say) are listed in
     yes-unity/alone.txt and compiled one by one from then on."""
+    if UNITY < 2:
+        return sources, {}
     directory = SRC / UNITY_DIR
     directory.mkdir(exist_ok=True)
     alone_list = directory / "alone.txt"
     alone = set(alone_list.read_text().split()) if alone_list.exists() else set()
-    if UNITY < 2:
-        return sources, {}
     candidates = [
         s for s in sources
         if s.endswith(".cc") and not _STANDS_ALONE.search((SRC / s).read_text(errors="replace"))
@@ -326,6 +324,7 @@ def run_make(targets, members, log_path, start):
     plan = subprocess.run(
         ["make", "-n", "static_c", *args], cwd=SRC, capture_output=True, text=True, check=True
     ).stdout
+
     def weight(line):  # "[CXX]     Compiling yes-unity/unity-003.cc" counts 12
         return len(members.get(line.split("Compiling ")[1].strip().strip('"'), [1]))
 

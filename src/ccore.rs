@@ -10,8 +10,8 @@ use std::ffi::CStr;
 
 /// The gRPC release series of the C-core versions this project builds and
 /// tests. C-core numbers its own ABI (`grpc_version_string`) apart from
-/// gRPC's releases, and users know the release.
-const RELEASES: &[(&str, &str)] = &[("29.", "1.51"), ("58.", "1.85")];
+/// gRPC's releases, and users know the release. Keyed by [`major`].
+const RELEASES: &[(u32, &str)] = &[(29, "1.51"), (58, "1.85")];
 
 /// C-core's own version of the linked library, e.g. "58.0.0".
 pub fn version() -> String {
@@ -33,10 +33,10 @@ pub fn major() -> u32 {
 /// The gRPC release series of the linked C-core, e.g. "1.85", where it is
 /// one this project knows.
 pub fn release() -> Option<&'static str> {
-    let version = version();
+    let major = major();
     RELEASES
         .iter()
-        .find(|(core, _)| version.starts_with(core))
+        .find(|&&(core, _)| core == major)
         .map(|&(_, release)| release)
 }
 

@@ -39,8 +39,11 @@ struct Layout {
     fields: Vec<(&'static str, usize)>,
 }
 
+/// One C type's layout as the bindings see it. `offset_of!` works on
+/// struct and union fields alike (a union's members all sit at 0, and the
+/// C side checks that too).
 macro_rules! layout {
-    ($rust:ident, $c:expr, struct [$($field:ident),*]) => {
+    ($rust:ident, $c:expr, $kind:ident [$($field:ident),*]) => {
         Layout {
             rust: stringify!($rust),
             c: $c,
@@ -48,18 +51,6 @@ macro_rules! layout {
                 (size_of::<grpcio_sys::$rust>(), align_of::<grpcio_sys::$rust>())
             }),
             fields: vec![$((c_field(stringify!($field)), offset_of!(grpcio_sys::$rust, $field))),*],
-        }
-    };
-    // Every member of a union sits at offset 0; its size and alignment are
-    // what can differ, and the members' own types are checked on their own.
-    ($rust:ident, $c:expr, union [$($field:ident),*]) => {
-        Layout {
-            rust: stringify!($rust),
-            c: $c,
-            size_align: by_pointer(stringify!($rust)).is_none().then(|| {
-                (size_of::<grpcio_sys::$rust>(), align_of::<grpcio_sys::$rust>())
-            }),
-            fields: vec![$((c_field(stringify!($field)), 0)),*],
         }
     };
 }
