@@ -5,6 +5,10 @@
 # platform mode). The tests include the grpc-java interop suite
 # (tests/interop_java.rs), which builds the Java client from interop/java
 # with Debian's grpc-java.
+# The container test (tests/container.rs) builds deploy/Dockerfile's image
+# with podman from the release binaries and runs it, on the default C-core;
+# deploy/podman/setup.sh installs podman and makes its Debian base.
+# YES_GRPC_SKIP_CONTAINER=1 skips it, on machines that cannot run containers.
 # YES_GRPC_CCORE=pinned or =system runs only that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +19,18 @@ modes=(pinned system)
 [ -n "${YES_GRPC_CCORE:-}" ] && modes=("$YES_GRPC_CCORE")
 for mode in "${modes[@]}"; do
   echo "=== tests with the $mode C-core" >&2
-  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test -- --skip grpc_java_clients --skip fault_suite::
+  YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test -- --skip grpc_java_clients --skip fault_suite:: \
+    --skip container_image
   # The fault suite's quick tier, alone and showing its figures ("faults:" and
   # "hostile:" lines); scripts/faults-long.sh runs the long tier.
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test faults --test hostile -- --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test interop_java -- --nocapture
+  # The image ships the default C-core; it prints a "container:" line.
+  if [ "$mode" = pinned ]; then
+    if [ -z "${YES_GRPC_SKIP_CONTAINER:-}" ] || [ "$YES_GRPC_SKIP_CONTAINER" = 0 ]; then
+      deploy/podman/setup.sh
+    fi
+    YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --release --test container -- --nocapture
+  fi
 done

@@ -4,48 +4,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::process::{ServerProcess, BIN};
-
-fn read(path: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The server arguments of the Dockerfile's `CMD ["…", …]`.
-fn dockerfile_args() -> Vec<String> {
-    let dockerfile = read("deploy/Dockerfile");
-    let cmd = dockerfile
-        .lines()
-        .find_map(|l| l.strip_prefix("CMD "))
-        .expect("a CMD line");
-    cmd.trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split(',')
-        .map(|a| a.trim().trim_matches('"').to_owned())
-        .collect()
-}
-
-/// The container's `args:` list in the Kubernetes example.
-fn k8s_args() -> Vec<String> {
-    let yaml = read("deploy/k8s.yaml");
-    let mut lines = yaml.lines().skip_while(|l| l.trim() != "args:").skip(1);
-    let mut args = Vec::new();
-    for line in lines.by_ref() {
-        let item = line.trim();
-        if item.starts_with('#') {
-            continue;
-        }
-        let Some(value) = item.strip_prefix("- ") else {
-            break;
-        };
-        args.push(value.trim_matches('"').to_owned());
-    }
-    args
-}
+use common::recipes::*;
 
 fn flags(args: &[String]) -> Vec<&str> {
     args.iter()
@@ -76,18 +38,7 @@ fn every_flag_in_the_recipes_exists() {
 #[test]
 fn the_server_starts_with_the_recipes_arguments() {
     for args in [dockerfile_args(), k8s_args()] {
-        let mut local = Vec::new();
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            match arg.as_str() {
-                "--listen" => drop(it.next()),
-                "--metrics-listen" => {
-                    it.next();
-                    local.extend(["--metrics-listen".to_owned(), "127.0.0.1:0".to_owned()]);
-                }
-                _ => local.push(arg.clone()),
-            }
-        }
+        let local = on_loopback(&args);
         let args: Vec<&str> = local.iter().map(String::as_str).collect();
         let mut server = ServerProcess::spawn(&args);
         let client = server.client();
@@ -101,15 +52,7 @@ fn the_server_starts_with_the_recipes_arguments() {
 #[test]
 fn termination_grace_covers_pre_stop_and_drain() {
     let yaml = read("deploy/k8s.yaml");
-    let number = |key: &str| -> u64 {
-        yaml.lines()
-            .find_map(|l| l.trim().strip_prefix(key))
-            .unwrap_or_else(|| panic!("no {key}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let termination = number("terminationGracePeriodSeconds:");
+    let termination = k8s_number("terminationGracePeriodSeconds");
     let pre_stop: u64 = yaml
         .lines()
         .find_map(|l| l.trim().strip_prefix("command: [\"sleep\", \""))
@@ -118,23 +61,9 @@ fn termination_grace_covers_pre_stop_and_drain() {
         .parse()
         .unwrap();
     let args = k8s_args();
-    let grace = args
-        .iter()
-        .position(|a| a == "--grace-period")
-        .map(|i| humantime_secs(&args[i + 1]))
-        .expect("--grace-period in the args");
+    let grace = seconds(flag_value(&args, "--grace-period").expect("--grace-period in the args"));
     assert!(
         pre_stop + grace < termination,
         "preStop {pre_stop} s + grace {grace} s must fit in {termination} s"
     );
-}
-
-fn humantime_secs(text: &str) -> u64 {
-    let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
-    let value: u64 = digits.parse().unwrap();
-    match &text[digits.len()..] {
-        "s" => value,
-        "m" => value * 60,
-        other => panic!("unexpected unit {other:?} in {text}"),
-    }
 }

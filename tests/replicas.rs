@@ -3,68 +3,35 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::executor::block_on;
-use futures::future::select_all;
-use futures::StreamExt;
-use grpcio::RpcStatusCode;
 
+use common::replicas::{open, open_on_every_replica, read_until_unavailable, round_robin};
 use common::*;
-use yes_grpc::client::{channel_target, connect};
 
 #[test]
 fn streams_spread_over_replicas_and_leave_a_draining_one() {
     let replicas = [server(), server(), server()];
-    let target = replicas
+    let addrs: Vec<String> = replicas
         .iter()
         .map(|r| r.local_addr().to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let client = connect(&channel_target(&target).unwrap(), false, None).unwrap();
-
-    let open = |count: usize| -> Vec<_> {
-        (0..count)
-            .map(|_| {
-                let mut stream = client.yes_with_fc(&request("rr")).unwrap();
-                assert_eq!(block_on(stream.next()).unwrap().unwrap().message, "rr");
-                stream
-            })
+        .collect();
+    let client = round_robin(&addrs);
+    let active = || -> Vec<u64> {
+        replicas
+            .iter()
+            .map(|r| r.registry().totals().active)
             .collect()
     };
-    let mut streams = open(30);
-    let active: Vec<u64> = replicas
-        .iter()
-        .map(|r| r.registry().totals().active)
-        .collect();
-    assert_eq!(active.iter().sum::<u64>(), 30);
-    assert!(active.iter().all(|a| *a > 0), "not spread: {active:?}");
+    let mut streams = open_on_every_replica(&client, 30, active);
+    let spread = active();
+    assert_eq!(spread.iter().sum::<u64>(), streams.len() as u64);
 
     // The first replica drains: its streams end with UNAVAILABLE...
     let [first, second, third] = replicas;
-    let on_first = active[0];
     let drained = std::thread::spawn(move || block_on(first.shutdown(Duration::from_secs(5))));
-    // Read every stream meanwhile (a stream whose client stops reading gets
-    // its status only after its window's worth), until the drained ones end.
-    let deadline = Instant::now() + PATIENCE;
-    let mut ended = 0;
-    while ended < on_first {
-        assert!(
-            Instant::now() < deadline,
-            "only {ended} of {on_first} streams ended"
-        );
-        let next = streams.iter_mut().map(|s| s.next());
-        let (item, index, _) = block_on(select_all(next));
-        match item {
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                assert_eq!(code(&e), RpcStatusCode::UNAVAILABLE, "{e:?}");
-                ended += 1;
-                drop(streams.remove(index));
-            }
-            None => panic!("a stream ended without a status"),
-        }
-    }
+    read_until_unavailable(&mut streams, spread[0], Duration::ZERO);
     assert!(drained.join().unwrap(), "the drain was not clean");
     drop(streams);
     assert!(second.registry().wait_idle(PATIENCE) && third.registry().wait_idle(PATIENCE));
@@ -74,7 +41,7 @@ fn streams_spread_over_replicas_and_leave_a_draining_one() {
         second.registry().totals().started,
         third.registry().totals().started,
     ];
-    let _again = open(20);
+    let _again = open(&client, 20);
     let now = [
         second.registry().totals().started,
         third.registry().totals().started,

@@ -7,6 +7,8 @@ pub mod h2;
 pub mod metrics;
 pub mod noise;
 pub mod process;
+pub mod recipes;
+pub mod replicas;
 pub mod tier;
 
 use std::sync::Arc;

@@ -29,13 +29,19 @@ impl ServerProcess {
 
     /// Starts `yes-server --listen LISTEN ARGS`.
     pub fn spawn_on(listen: &str, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(BIN)
-            .args(["--listen", listen])
-            .args(args)
+        let mut command = Command::new(BIN);
+        command.args(["--listen", listen]).args(args);
+        Self::spawn_command(command)
+    }
+
+    /// Starts `command`, which runs yes-server in the foreground (directly,
+    /// or in a container), and reads the address it prints.
+    pub fn spawn_command(mut command: Command) -> ServerProcess {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("yes-server starts");
+            .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
