@@ -8,7 +8,9 @@
 //! `target/bench-compare/{results.csv,results.json,*.svg}`. `--ccores` and
 //! `--pinning` (`scripts/bench-ccores.sh`) measure one stream only, beside
 //! the floors on other C-cores; `--pinning` also with the server and the
-//! client on a core each.
+//! client on a core each. `--stacks` (`scripts/bench-compare.sh --stacks`)
+//! measures one stream of `"yes"` and of 1 KiB from yes-server and the Java
+//! reference as read by every client stack of the interop matrix.
 //!
 //! The bench binary plays three roles: the harness (default), the floor
 //! server (`YES_BENCH_ROLE=floor`), and the Rust load client
@@ -165,6 +167,8 @@ fn extra_floors() -> &'static [(String, PathBuf)] {
 enum Client {
     Rust,
     Java,
+    /// The `i`-th of [`stack_clients`]: an interop matrix client's load.
+    Stack(usize),
 }
 
 impl Client {
@@ -172,8 +176,35 @@ impl Client {
         match self {
             Client::Rust => "rust-grpcio",
             Client::Java => "grpc-java",
+            Client::Stack(i) => &stack_clients()[i].0,
         }
     }
+}
+
+/// The interop matrix's clients (`interop/<stack>/`), from
+/// `YES_BENCH_STACKS` (`NAME=RUN,...`, set by `scripts/bench-compare.sh
+/// --stacks`); each reads one stream with `RUN load ADDR BYTES SECONDS`.
+fn stack_clients() -> &'static [(String, PathBuf)] {
+    static STACKS: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    STACKS.get_or_init(|| {
+        let list = std::env::var("YES_BENCH_STACKS").unwrap_or_default();
+        list.split(',')
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (name, path) = entry
+                    .split_once('=')
+                    .expect("YES_BENCH_STACKS holds NAME=PATH entries");
+                (name.to_owned(), PathBuf::from(path))
+            })
+            .collect()
+    })
+}
+
+/// Every load client: the Rust and Java ones, then the matrix's.
+fn clients() -> Vec<Client> {
+    let mut clients = vec![Client::Rust, Client::Java];
+    clients.extend((0..stack_clients().len()).map(Client::Stack));
+    clients
 }
 
 struct Setup {
@@ -323,6 +354,14 @@ fn client_command(setup: &Setup, client: Client, args: &[String]) -> Command {
                 .args(args);
             c
         }
+        Client::Stack(i) => {
+            // ADDR METHOD BYTES SECONDS STREAMS: the matrix clients read one
+            // YesWithFc stream.
+            assert!(args[1] == "yes-with-fc" && args[4] == "1" && args.len() == 5);
+            let mut c = command_on(&stack_clients()[i].1, "1");
+            c.arg("load").args([&args[0], &args[2], &args[3]]);
+            c
+        }
     }
 }
 
@@ -402,6 +441,11 @@ fn harness() {
     }
     if std::env::args().any(|a| a == "--pinning") {
         return compare_pinning(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--stacks") {
+        let servers = [Server::Yes, Server::Java];
+        let rows = one_stream_of(&setup, reps, seconds, &servers, &[0, 1024], 5.0);
+        return print_table(&setup, &rows, &servers, "stacks.csv");
     }
     let mut rows: Vec<Row> = Vec::new();
     eprintln!("compare: {reps} repetition(s), {seconds} s per measurement");
@@ -539,7 +583,7 @@ fn one_stream_of(
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     for &size in sizes {
-        for client in [Client::Rust, Client::Java] {
+        for client in clients() {
             for rep in 0..reps {
                 for &server in servers {
                     let running = start(setup, server);

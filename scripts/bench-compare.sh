@@ -4,8 +4,23 @@
 # prints a table; writes CSV, JSON and SVG under TARGET/bench-compare.
 # Installs what is missing first. About 12 minutes (--quick: about 4), plus the
 # first release build (YES_GRPC_CCORE picks the C-core, default pinned 1.85.1).
+#
+# --stacks instead: one YesWithFc stream of "yes" and of 1 KiB from yes-server
+# and the Java reference (each warmed up 5 s), read by the Rust and grpc-java
+# load clients and by the interop matrix's grpc-go, grpc-js, Python grpcio and
+# tonic clients (interop/*/setup.sh builds them); writes stacks.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 interop/java/setup-debian.sh
+if [[ " $* " == *" --stacks "* ]]; then
+  dir=${CARGO_TARGET_DIR:-$PWD/target}/interop
+  stacks=""
+  for entry in go=grpc-go node=grpc-js python=python-grpcio tonic=tonic; do
+    folder=${entry%%=*}
+    "interop/$folder/setup.sh" "$dir/$folder" >&2
+    stacks+="${stacks:+,}${entry#*=}=$dir/$folder/run"
+  done
+  export YES_BENCH_STACKS=$stacks
+fi
 exec scripts/cargo-ccore.sh bench --bench compare -- "$@"

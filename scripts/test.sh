@@ -20,14 +20,19 @@ modes=(pinned system)
 for mode in "${modes[@]}"; do
   echo "=== tests with the $mode C-core" >&2
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test -- --skip grpc_java_clients --skip fault_suite:: \
-    --skip container_image
+    --skip container_image --skip every_client_stack
   # The fault suite's quick tier, alone and showing its figures ("faults:" and
   # "hostile:" lines); scripts/faults-long.sh runs the long tier.
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test faults --test hostile -- --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test interop_java -- --nocapture
-  # The image ships the default C-core; it prints a "container:" line.
+  # The default C-core only: the interop matrix (a client per gRPC stack,
+  # interop/*/setup.sh builds each under the target directory; it prints a
+  # line per stack and case, the table and an "interop-matrix:" line) and
+  # the container image ("container:" line).
   if [ "$mode" = pinned ]; then
+    YES_INTEROP_DIR=${CARGO_TARGET_DIR:-$PWD/target}/interop \
+      YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test --test interop_matrix -- --nocapture
     if [ -z "${YES_GRPC_SKIP_CONTAINER:-}" ] || [ "$YES_GRPC_SKIP_CONTAINER" = 0 ]; then
       deploy/podman/setup.sh
     fi

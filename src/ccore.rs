@@ -49,6 +49,17 @@ pub fn describe() -> String {
     }
 }
 
+/// The C-core experiments set through C-core's own `GRPC_EXPERIMENTS`
+/// variable (e.g. "fuse_filters"), which C-core reads when it starts. They
+/// switch C-core onto other code paths, some faster (docs/benchmarks.md),
+/// none of them C-core's default; the start-up log names them so that a
+/// report from a server that runs with them says so.
+pub fn experiments() -> Option<String> {
+    std::env::var("GRPC_EXPERIMENTS")
+        .ok()
+        .filter(|list| !list.trim().is_empty())
+}
+
 /// What `--version` prints after the program name, e.g.
 /// "0.1.0 on gRPC 1.85 (C-core 58.0.0)".
 pub fn version_line() -> String {

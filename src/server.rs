@@ -311,10 +311,13 @@ impl YesServer {
             Some(_) => "TLS",
         };
         info!(
-            "serving yes.SayYes on {addr} over {security} on {} ({} completion queues, \
+            "serving yes.SayYes on {addr} over {security} on {}{} ({} completion queues, \
              Yes budget {} bytes, largest request {} bytes, HTTP/2 write buffer {} bytes, C-core \
              memory quota {})",
             crate::ccore::describe(),
+            crate::ccore::experiments()
+                .map(|list| format!(" with C-core experiments {list}"))
+                .unwrap_or_default(),
             config.completion_queues,
             config.naive_budget,
             config.max_request_bytes,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Java interop client with plain javac against Debian's jars.
 # Stubs come from the server's own proto/yes.proto and the standard
-# grpc/health/v1/health.proto, through protoc and the grpc-java plugin.
+# grpc/health/v1/health.proto and grpc/reflection/v1alpha/reflection.proto,
+# through protoc and the grpc-java plugin.
 # Usage: interop/java/build.sh OUT_DIR
 # Writes OUT_DIR/classes and OUT_DIR/classpath (the run-time class path).
 set -euo pipefail
@@ -37,7 +38,7 @@ mkdir -p "$out/gen" "$out/classes"
 protoc --proto_path="$root/proto" --proto_path=/usr/share/grpc-proto \
   --plugin=protoc-gen-grpc-java=/usr/bin/grpc_java_plugin \
   --java_out="$out/gen" --grpc-java_out="$out/gen" \
-  "$root/proto/yes.proto" grpc/health/v1/health.proto
+  "$root/proto/yes.proto" grpc/health/v1/health.proto grpc/reflection/v1alpha/reflection.proto
 find "$out/gen" "$here/src" -name '*.java' >"$out/sources"
 javac -nowarn -encoding UTF-8 -d "$out/classes" -cp "$classpath" @"$out/sources"
 echo "$out/classes:$classpath" >"$out/classpath"

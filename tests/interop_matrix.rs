@@ -1,0 +1,294 @@
+//! The interop matrix: one client per gRPC stack (`interop/<stack>/`), each
+//! running the same cases (`interop/CASES.md`) against the real `yes-server`
+//! binary on loopback, every stack × case against a fresh server. Prints a
+//! line per stack × case, the table the README carries, and
+//! `interop-matrix: S stacks, N passed, M failed, K not applicable`; any
+//! failure fails the test.
+//!
+//! Each stack's `setup.sh OUT` builds its client into OUT (under
+//! `YES_INTEROP_DIR`, which scripts/test.sh points at the target directory,
+//! or this test's own temporary directory) and writes `OUT/run`, the
+//! client's command, and `OUT/version`, its gRPC library's.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::certs::Certs;
+use common::process::{log_field, ServerProcess};
+use yes_grpc::codec::Encoded;
+use yes_grpc::stream::fc_limit;
+
+/// The stacks, by folder under `interop/`, with the name the table shows.
+const STACKS: &[(&str, &str)] = &[
+    ("java", "grpc-java"),
+    ("go", "grpc-go"),
+    ("node", "grpc-js"),
+    ("python", "Python grpcio"),
+    ("tonic", "tonic"),
+];
+
+/// The cases, in the table's order (`interop/CASES.md` says what each does).
+const CASES: &[&str] = &[
+    "default-reply",
+    "echo",
+    "cancel-then-new-call",
+    "deadline",
+    "unimplemented",
+    "slow-reader",
+    "concurrent",
+    "gzip",
+    "naive-echo",
+    "health",
+    "reflection",
+    "tls",
+    "sigterm",
+];
+
+/// How long one client may take for one case (each gives up after 30 s).
+const CASE_LIMIT: Duration = Duration::from_secs(90);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Verdict {
+    Pass(String),
+    Fail(String),
+    NotApplicable(String),
+}
+
+struct Client {
+    name: &'static str,
+    version: String,
+    run: PathBuf,
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds one stack's client with its `setup.sh`.
+fn set_up(folder: &'static str, name: &'static str) -> Result<Client, String> {
+    let dir = std::env::var_os("YES_INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop"));
+    let out = dir.join(folder);
+    let started = Instant::now();
+    let output = Command::new("bash")
+        .arg(root().join("interop").join(folder).join("setup.sh"))
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("bash: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        return Err(format!(
+            "interop/{folder}/setup.sh failed ({}):\n{}",
+            output.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    let version = std::fs::read_to_string(out.join("version"))
+        .map_err(|e| format!("{}/version: {e}", out.display()))?;
+    eprintln!(
+        "interop-matrix: {name} client ready ({}) in {:.1} s",
+        version.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Client {
+        name,
+        version: version.trim().to_owned(),
+        run: out.join("run"),
+    })
+}
+
+/// Server flags every case uses: stream starts are logged too.
+const LOG: &[&str] = &["--log-level", "info,yes_grpc::stream=debug"];
+
+/// Runs one case: a fresh server, the client, SIGTERM to the server when
+/// the client prints `streaming`, and the checks the runner owns.
+fn run_case(client: &Client, case: &str) -> Verdict {
+    let certs = (case == "tls").then(|| Certs::new("matrix"));
+    let mut args: Vec<String> = LOG.iter().map(|a| a.to_string()).collect();
+    if let Some(certs) = &certs {
+        args.extend(["--tls-cert".into(), certs.arg("server.pem")]);
+        args.extend(["--tls-key".into(), certs.arg("server.key")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = ServerProcess::spawn(&args);
+
+    let mut command = Command::new(&client.run);
+    command
+        .args([case, &server.addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(certs) = &certs {
+        command.env("YES_TLS_CA", certs.path("ca.pem"));
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Verdict::Fail(format!("{} does not start: {e}", client.run.display())),
+    };
+    let (tx, lines) = mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut text);
+        text
+    });
+
+    let deadline = Instant::now() + CASE_LIMIT;
+    let mut signalled = false;
+    let mut last = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.trim() == "streaming" && !signalled => {
+                server.signal(libc::SIGTERM);
+                signalled = true;
+            }
+            Ok(line) => last = Some(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Verdict::Fail(format!("no verdict within {CASE_LIMIT:?}"));
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap_or_default();
+    let verdict = parse(case, last.as_deref(), status.success(), &stderr);
+    if !matches!(verdict, Verdict::Pass(_)) {
+        return verdict;
+    }
+
+    // What only the server can tell.
+    let mut note = String::new();
+    if case == "slow-reader" {
+        let line = server.log_until(" ended: ");
+        let held = log_field(&line, "max_held");
+        let bound = fc_limit(Encoded::reply("slow").len()) as u64;
+        if held > bound {
+            return Verdict::Fail(format!("the server held {held} bytes, over {bound}"));
+        }
+        note = format!("; the server held at most {held} bytes (bound {bound})");
+    }
+    if signalled {
+        let exit = server.wait(common::PATIENCE);
+        if !exit.success() {
+            return Verdict::Fail(format!("the server exited with {exit}"));
+        }
+    } else {
+        server.stop();
+    }
+    match verdict {
+        Verdict::Pass(detail) => Verdict::Pass(detail + &note),
+        other => other,
+    }
+}
+
+/// The client's verdict from its last line.
+fn parse(case: &str, last: Option<&str>, exited_ok: bool, stderr: &str) -> Verdict {
+    let last = last.unwrap_or("");
+    let detail = |prefix: &str| {
+        last.strip_prefix(&format!("{prefix} {case}: "))
+            .map(str::to_owned)
+    };
+    if let (Some(detail), true) = (detail("PASS"), exited_ok) {
+        Verdict::Pass(detail)
+    } else if let (Some(reason), true) = (detail("N/A"), exited_ok) {
+        Verdict::NotApplicable(reason)
+    } else if let Some(why) = detail("FAIL") {
+        Verdict::Fail(why)
+    } else {
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+        Verdict::Fail(format!(
+            "no verdict (last line {last:?}); stderr: {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ))
+    }
+}
+
+#[test]
+fn every_client_stack_runs_every_case() {
+    let mut results: Vec<(String, Vec<Verdict>)> = Vec::new();
+    let mut setup_failures = Vec::new();
+    for (folder, name) in STACKS {
+        let client = match set_up(folder, name) {
+            Ok(client) => client,
+            Err(why) => {
+                eprintln!("interop-matrix: {name}: {why}");
+                setup_failures.push(*name);
+                let verdicts = CASES
+                    .iter()
+                    .map(|_| Verdict::Fail("the client did not build".into()))
+                    .collect();
+                results.push((name.to_string(), verdicts));
+                continue;
+            }
+        };
+        let mut verdicts = Vec::new();
+        for case in CASES {
+            let verdict = run_case(&client, case);
+            let (word, detail) = match &verdict {
+                Verdict::Pass(d) => ("PASS", d),
+                Verdict::Fail(d) => ("FAIL", d),
+                Verdict::NotApplicable(d) => ("N/A ", d),
+            };
+            println!(
+                "interop-matrix: {:<14} {case:<21} {word} {detail}",
+                client.name
+            );
+            verdicts.push(verdict);
+        }
+        results.push((client.version.clone(), verdicts));
+    }
+
+    println!("\n{}", table(&results));
+    let all: Vec<&Verdict> = results.iter().flat_map(|(_, v)| v).collect();
+    let passed = all.iter().filter(|v| matches!(v, Verdict::Pass(_))).count();
+    let failed = all.iter().filter(|v| matches!(v, Verdict::Fail(_))).count();
+    let na = all.len() - passed - failed;
+    println!(
+        "interop-matrix: {} stacks, {passed} passed, {failed} failed, {na} not applicable",
+        results.len()
+    );
+    assert!(
+        failed == 0,
+        "{failed} stack × case runs failed (lines above){}",
+        if setup_failures.is_empty() {
+            String::new()
+        } else {
+            format!("; clients that did not build: {setup_failures:?}")
+        }
+    );
+}
+
+/// The README's table: stacks down, cases across.
+fn table(results: &[(String, Vec<Verdict>)]) -> String {
+    let mut out = format!("| stack | {} |\n", CASES.join(" | "));
+    out += &format!("|---|{}\n", "---|".repeat(CASES.len()));
+    for (stack, verdicts) in results {
+        let cells: Vec<&str> = verdicts
+            .iter()
+            .map(|v| match v {
+                Verdict::Pass(_) => "pass",
+                Verdict::Fail(_) => "**FAIL**",
+                Verdict::NotApplicable(_) => "n/a",
+            })
+            .collect();
+        out += &format!("| {stack} | {} |\n", cells.join(" | "));
+    }
+    out
+}
