@@ -8,7 +8,7 @@
 # --stacks instead: one YesWithFc stream of "yes" and of 1 KiB from yes-server
 # and the Java reference (each warmed up 5 s), read by the Rust and grpc-java
 # load clients and by the interop matrix's grpc-go, grpc-js, Python grpcio and
-# tonic clients (interop/*/setup.sh builds them); writes stacks.csv.
+# tonic and C++ grpc++ clients (interop/*/setup.sh builds them); writes stacks.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
@@ -16,7 +16,7 @@ interop/java/setup-debian.sh
 if [[ " $* " == *" --stacks "* ]]; then
   dir=${CARGO_TARGET_DIR:-$PWD/target}/interop
   stacks=""
-  for entry in go=grpc-go node=grpc-js python=python-grpcio tonic=tonic; do
+  for entry in go=grpc-go node=grpc-js python=python-grpcio tonic=tonic cpp=cpp-grpc++; do
     folder=${entry%%=*}
     "interop/$folder/setup.sh" "$dir/$folder" >&2
     stacks+="${stacks:+,}${entry#*=}=$dir/$folder/run"

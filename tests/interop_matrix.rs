@@ -30,6 +30,7 @@ const STACKS: &[(&str, &str)] = &[
     ("node", "grpc-js"),
     ("python", "Python grpcio"),
     ("tonic", "tonic"),
+    ("cpp", "C++ grpc++"),
 ];
 
 /// The cases, in the table's order (`interop/CASES.md` says what each does).
@@ -76,11 +77,25 @@ fn set_up(folder: &'static str, name: &'static str) -> Result<Client, String> {
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop"));
     let out = dir.join(folder);
     let started = Instant::now();
-    let output = Command::new("bash")
+    let mut setup = Command::new("bash");
+    setup
         .arg(root().join("interop").join(folder).join("setup.sh"))
-        .arg(&out)
-        .output()
-        .map_err(|e| format!("bash: {e}"))?;
+        .arg(&out);
+    // What cargo set for this test (its own variables, the library path,
+    // .cargo/config.toml's [env]) would make the tonic client's cargo see a
+    // different environment than a build from a shell, and rebuild.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let cargo_set = (key.starts_with("CARGO") && key != "CARGO_HOME")
+            || matches!(
+                &*key,
+                "LD_LIBRARY_PATH" | "PKG_CONFIG" | "GRPCIO_SYS_USE_PKG_CONFIG" | "RUSTC"
+            );
+        if cargo_set {
+            setup.env_remove(&*key);
+        }
+    }
+    let output = setup.output().map_err(|e| format!("bash: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
@@ -224,7 +239,10 @@ fn parse(case: &str, last: Option<&str>, exited_ok: bool, stderr: &str) -> Verdi
 fn every_client_stack_runs_every_case() {
     let mut results: Vec<(String, Vec<Verdict>)> = Vec::new();
     let mut setup_failures = Vec::new();
-    for (folder, name) in STACKS {
+    // YES_INTEROP_STACKS=go,tonic runs only those (by folder).
+    let only = std::env::var("YES_INTEROP_STACKS").unwrap_or_default();
+    let chosen = |folder: &str| only.is_empty() || only.split(',').any(|f| f == folder);
+    for (folder, name) in STACKS.iter().filter(|(folder, _)| chosen(folder)) {
         let client = match set_up(folder, name) {
             Ok(client) => client,
             Err(why) => {

@@ -20,5 +20,5 @@ cat > "$out/run" <<RUN
 PYTHONPATH="$out/gen" exec "$out/venv/bin/python3" "$here/client.py" "\$@"
 RUN
 chmod +x "$out/run"
-"$out/venv/bin/python3" -c 'import grpc; print("grpcio " + grpc.__version__)' > "$out/version"
+"$out/venv/bin/python3" -c 'import grpc; print("Python grpcio " + grpc.__version__)' > "$out/version"
 echo "$stamp" > "$out/stamp"
