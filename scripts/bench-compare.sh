@@ -7,7 +7,7 @@
 #
 # --stacks instead: one YesWithFc stream of "yes" and of 1 KiB from yes-server
 # and the Java reference (each warmed up 5 s), read by the Rust and grpc-java
-# load clients and by the interop matrix's grpc-go, grpc-js, Python grpcio and
+# load clients and by the interop matrix's grpc-go, grpc-js, Python grpcio,
 # tonic and C++ grpc++ clients (interop/*/setup.sh builds them); writes stacks.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."

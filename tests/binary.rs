@@ -158,3 +158,34 @@ fn ipv6_loopback_with_a_free_port() {
     server.signal(libc::SIGTERM);
     assert!(server.wait(Duration::from_secs(15)).success());
 }
+
+/// C-core experiments switched on through C-core's own `GRPC_EXPERIMENTS`
+/// change its code paths, so the start-up line names them; without the
+/// variable it names none.
+#[test]
+fn the_start_up_line_names_c_core_experiments() {
+    let mut command = Command::new(BIN);
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .env("GRPC_EXPERIMENTS", "fuse_filters");
+    let mut with = ServerProcess::spawn_command(command);
+    let line = with.log_until("serving yes.SayYes on");
+    assert!(
+        line.contains(" with C-core experiments fuse_filters "),
+        "{line}"
+    );
+    let client = with.client();
+    let mut stream = client.yes_with_fc(&request("fused")).unwrap();
+    assert_eq!(read(&mut stream, 3), ["fused"; 3]);
+    drop(stream);
+    with.stop();
+
+    let mut command = Command::new(BIN);
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("GRPC_EXPERIMENTS");
+    let mut without = ServerProcess::spawn_command(command);
+    let line = without.log_until("serving yes.SayYes on");
+    assert!(!line.contains("experiments"), "{line}");
+    without.stop();
+}
