@@ -11,6 +11,8 @@
 //! client on a core each. `--stacks` (`scripts/bench-compare.sh --stacks`)
 //! measures one stream of `"yes"` and of 1 KiB from yes-server and the Java
 //! reference as read by every client stack of the interop matrix.
+//! `--fuse-filters` adds yes-server with C-core's `fuse_filters` experiment
+//! (and only it) to `--ccores` and `--pinning`, side by side.
 //!
 //! The bench binary plays three roles: the harness (default), the floor
 //! server (`YES_BENCH_ROLE=floor`), and the Rust load client
@@ -128,6 +130,8 @@ fn load_client() {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Server {
     Yes,
+    /// yes-server with C-core's `fuse_filters` experiment on (`--fuse-filters`).
+    YesFused,
     Java,
     Floor,
     /// The `i`-th of [`extra_floors`]: the floor built on another C-core.
@@ -138,6 +142,7 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Yes => "yes-server",
+            Server::YesFused => "yes-server+fuse_filters",
             Server::Java => "java-reference",
             Server::Floor => "grpcio-floor",
             Server::Extra(i) => &extra_floors()[i].0,
@@ -248,9 +253,13 @@ fn command_on(program: impl AsRef<std::ffi::OsStr>, cpu: &str) -> Command {
 
 fn start(setup: &Setup, server: Server) -> Running {
     let mut command = match server {
-        Server::Yes => {
+        Server::Yes | Server::YesFused => {
             let mut c = command_on(env!("CARGO_BIN_EXE_yes-server"), "0");
             c.args(["--listen", "127.0.0.1:0", "--log-level", "warn"]);
+            if server == Server::YesFused {
+                // Only this server: the load clients run on C-core's defaults.
+                c.env("GRPC_EXPERIMENTS", "fuse_filters");
+            }
             c
         }
         Server::Java => {
@@ -653,6 +662,9 @@ fn compare_ccores(setup: &Setup, reps: usize, seconds: f64) {
 /// `YES_BENCH_FLOORS`.
 fn servers_and_floors() -> Vec<Server> {
     let mut servers = vec![Server::Yes, Server::Java, Server::Floor];
+    if std::env::args().any(|a| a == "--fuse-filters") {
+        servers.insert(1, Server::YesFused);
+    }
     servers.extend((0..extra_floors().len()).map(Server::Extra));
     servers
 }

@@ -17,6 +17,8 @@
 # Java reference, the 1.85.1 floor and the 1.51 floor, each warmed up 5 s,
 # first as usual, then with the server on CPU 0 and the client on CPU 1
 # (taskset): the per-core figure. About 12 minutes (--quick: about 3).
+# --fuse-filters adds yes-server with C-core's fuse_filters experiment (the
+# server only; GRPC_EXPERIMENTS) beside the default one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
