@@ -150,22 +150,26 @@ impl Server {
     }
 }
 
+/// The `LABEL=PATH,...` entries of the environment variable `var`, each
+/// label given `prefix`.
+fn labelled_paths(var: &str, prefix: &str) -> Vec<(String, PathBuf)> {
+    let list = std::env::var(var).unwrap_or_default();
+    list.split(',')
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (label, path) = entry
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{var} holds LABEL=PATH entries"));
+            (format!("{prefix}{label}"), PathBuf::from(path))
+        })
+        .collect()
+}
+
 /// Floor servers built on other C-cores, from `YES_BENCH_FLOORS`
 /// (`LABEL=PATH,...`; each binary prints "floor listening on ADDR").
 fn extra_floors() -> &'static [(String, PathBuf)] {
     static FLOORS: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
-    FLOORS.get_or_init(|| {
-        let list = std::env::var("YES_BENCH_FLOORS").unwrap_or_default();
-        list.split(',')
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                let (label, path) = entry
-                    .split_once('=')
-                    .expect("YES_BENCH_FLOORS holds LABEL=PATH entries");
-                (format!("floor-{label}"), PathBuf::from(path))
-            })
-            .collect()
-    })
+    FLOORS.get_or_init(|| labelled_paths("YES_BENCH_FLOORS", "floor-"))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -191,18 +195,7 @@ impl Client {
 /// --stacks`); each reads one stream with `RUN load ADDR BYTES SECONDS`.
 fn stack_clients() -> &'static [(String, PathBuf)] {
     static STACKS: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
-    STACKS.get_or_init(|| {
-        let list = std::env::var("YES_BENCH_STACKS").unwrap_or_default();
-        list.split(',')
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                let (name, path) = entry
-                    .split_once('=')
-                    .expect("YES_BENCH_STACKS holds NAME=PATH entries");
-                (name.to_owned(), PathBuf::from(path))
-            })
-            .collect()
-    })
+    STACKS.get_or_init(|| labelled_paths("YES_BENCH_STACKS", ""))
 }
 
 /// Every load client: the Rust and Java ones, then the matrix's.
