@@ -26,23 +26,7 @@ import yes.SayYesGrpc;
  */
 public final class Matrix {
   public static void main(String[] args) throws Exception {
-    String name = args[0];
-    ManagedChannel channel = YesInterop.channel(args[1]);
-    int code;
-    try {
-      System.out.println("PASS " + name + ": " + run(name, channel));
-      code = 0;
-    } catch (UnsupportedOperationException e) {
-      System.out.println("N/A " + name + ": " + e.getMessage());
-      code = 0;
-    } catch (Throwable e) {
-      System.out.println("FAIL " + name + ": " + e);
-      code = 1;
-    } finally {
-      channel.shutdownNow();
-    }
-    System.out.flush();
-    System.exit(code);
+    YesInterop.runCase("Matrix", args, (name, channel, target) -> run(name, channel));
   }
 
   static String run(String name, ManagedChannel channel) throws Exception {
