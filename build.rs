@@ -53,6 +53,9 @@ fn tell_ccore() {
         .and_then(|rest| rest.strip_suffix('"'))
         .expect("ccore/build.py has a line VERSION = \"X.Y.Z\"");
     println!("cargo:rustc-env=YES_GRPC_PINNED_CCORE={pinned}");
+    // For the ABI test's `cargo metadata --filter-platform`.
+    let target = env::var("TARGET").expect("cargo sets TARGET");
+    println!("cargo:rustc-env=YES_GRPC_TARGET={target}");
 }
 
 /// Generates the messages of `proto/<name>` (and its grpcio service code if

@@ -412,9 +412,15 @@ fn repo() -> PathBuf {
 }
 
 /// grpcio-sys's source directory, where cargo unpacked it.
+///
+/// `cargo metadata` resolves only this target's packages (so it needs none
+/// that a build here did not already download, such as the `windows-*`
+/// crates), and may fetch: `--offline` failed on every fresh machine, whose
+/// registry holds only what the build fetched.
 fn grpcio_sys_dir() -> PathBuf {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["--filter-platform", env!("YES_GRPC_TARGET")])
         .current_dir(repo())
         .output()
         .expect("cargo metadata runs");

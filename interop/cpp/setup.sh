@@ -10,9 +10,10 @@ root=$(cd "$here/../.." && pwd)
 out=$1
 "$root/scripts/apt-install.sh" g++ libgrpc++-dev libprotobuf-dev protobuf-compiler \
   protobuf-compiler-grpc grpc-proto
-stamp=$(cat "$here/client.cc" "$0" "$root/proto/yes.proto" | sha256sum | cut -c1-16)
-[ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && exit 0
-rm -rf "$out" && mkdir -p "$out/gen"
+# shellcheck source=interop/stamp.sh
+. "$here/../stamp.sh"
+up_to_date "$out" "$here/client.cc" "$root/proto/yes.proto" && exit 0
+mkdir -p "$out/gen"
 protos=(yes.proto grpc/health/v1/health.proto grpc/reflection/v1alpha/reflection.proto)
 protoc -I "$root/proto" -I /usr/share/grpc-proto --cpp_out="$out/gen" --grpc_out="$out/gen" \
   --plugin=protoc-gen-grpc="$(command -v grpc_cpp_plugin)" "${protos[@]}"
@@ -26,4 +27,4 @@ flags=$(env -u PKG_CONFIG_PATH -u PKG_CONFIG_LIBDIR /usr/bin/pkg-config --cflags
 g++ -std=c++17 -O1 -I "$out/gen" -o "$out/run" "${sources[@]}" $flags -lpthread
 version=$(dpkg-query -W -f='${Version}' libgrpc++-dev)
 echo "C++ grpc++ ${version%%-*}" > "$out/version"
-echo "$stamp" > "$out/stamp"
+mark_built "$out"
