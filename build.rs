@@ -15,10 +15,11 @@
 //! parses each file, and the descriptors cross over as their wire bytes, which
 //! are the same in both versions.
 
-use std::{env, fs, path::Path, path::PathBuf};
+use std::{env, fs, path::Path, path::PathBuf, process::Command};
 
 fn main() {
     tell_ccore();
+    route_ccore_logs();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     generate(&out_dir.join("yes"), "yes.proto", true);
     generate(
@@ -56,6 +57,60 @@ fn tell_ccore() {
     // For the ABI test's `cargo metadata --filter-platform`.
     let target = env::var("TARGET").expect("cargo sets TARGET");
     println!("cargo:rustc-env=YES_GRPC_TARGET={target}");
+}
+
+/// Chooses how `src/ccore.rs` routes C-core's log lines into ours, by the
+/// linked C-core's own `<grpc/support/log.h>`: C-cores before 1.66 (Debian's
+/// 1.51, grpcio-sys's bundled 1.56) take a callback (`gpr_set_log_function`);
+/// later ones log through abseil, and get ccore/log_sink.cc, an abseil
+/// `LogSink`, compiled here against that C-core's abseil headers
+/// (`cfg(ccore_absl_log)`).
+fn route_ccore_logs() {
+    println!("cargo:rustc-check-cfg=cfg(ccore_absl_log)");
+    println!("cargo:rerun-if-changed=ccore/log_sink.cc");
+    for name in ["PKG_CONFIG", "PKG_CONFIG_PATH", "GRPCIO_SYS_USE_PKG_CONFIG"] {
+        println!("cargo:rerun-if-env-changed={name}");
+    }
+    // Without pkg-config, grpcio-sys builds its bundled C-core (1.56).
+    if env::var("GRPCIO_SYS_USE_PKG_CONFIG").as_deref() != Ok("1") {
+        return;
+    }
+    let pkg_config = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
+    let out = Command::new(&pkg_config)
+        .args(["--cflags", "grpc"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {pkg_config}: {e}"));
+    if !out.status.success() {
+        // ccore/pkg-config says why (e.g. the pinned C-core is not built).
+        panic!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let cflags = String::from_utf8(out.stdout).expect("pkg-config prints text");
+    let includes: Vec<PathBuf> = cflags
+        .split_whitespace()
+        .filter_map(|flag| flag.strip_prefix("-I"))
+        .map(PathBuf::from)
+        .collect();
+    let system = ["/usr/local/include", "/usr/include"].map(PathBuf::from);
+    // Declared in one of these (codegen/log.h until about 1.54).
+    let headers = ["grpc/support/log.h", "grpc/impl/codegen/log.h"];
+    let has_callback = includes.iter().chain(&system).any(|dir| {
+        headers.iter().any(|header| {
+            fs::read_to_string(dir.join(header))
+                .is_ok_and(|text| text.contains("gpr_set_log_function"))
+        })
+    });
+    if has_callback {
+        return;
+    }
+    println!("cargo:rustc-cfg=ccore_absl_log");
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        // As C-core itself is built (ccore/build.py: CONFIG=opt).
+        .define("NDEBUG", None)
+        .includes(&includes)
+        .file("ccore/log_sink.cc")
+        .compile("yes_grpc_log_sink");
 }
 
 /// Generates the messages of `proto/<name>` (and its grpcio service code if

@@ -26,6 +26,7 @@ The cache is $YES_GRPC_CACHE (default ~/.cache/yes-grpc): outside the clone,
 shared by every clone and target directory, never committed.
 """
 
+import fcntl
 import hashlib
 import os
 import re
@@ -363,6 +364,11 @@ def install(stamp_text):
     shutil.rmtree(PREFIX, ignore_errors=True)
     (PREFIX / "lib" / "pkgconfig").mkdir(parents=True)
     shutil.copytree(SRC / "include" / "grpc", PREFIX / "include" / "grpc")
+    # abseil's headers too, as a C-core install has libabsl's beside it:
+    # ccore/log_sink.cc hands C-core's log lines to yes-grpc's logger
+    # through abseil's LogSink, and must see the same abseil C-core uses.
+    shutil.copytree(SRC / "third_party" / "abseil-cpp" / "absl", PREFIX / "include" / "absl",
+                    ignore=_not_headers)
     shutil.copy2(SRC / "libs" / "opt" / "libgrpc.a", PREFIX / "lib" / "libgrpc.a")
     # One static archive holds C-core, abseil, re2, upb and c-ares; TLS and
     # compression come from the system's OpenSSL and zlib.
@@ -377,6 +383,11 @@ def install(stamp_text):
         "Libs: -L${libdir} -lgrpc -lssl -lcrypto -lz -lstdc++ -lpthread -ldl -lrt -lm\n"
     )
     STAMP.write_text(stamp_text)
+
+
+def _not_headers(directory, names):
+    return [n for n in names
+            if not (Path(directory) / n).is_dir() and not n.endswith((".h", ".inc"))]
 
 
 def is_complete():
@@ -395,13 +406,46 @@ def main():
         say(f"C-core {VERSION} is built ({PREFIX})")
         print(PREFIX)
         return
-    start = time.monotonic()
-    unpack(fetch())
-    sources = server_sources()
-    build(sources)
-    install(recipe())
-    say(f"C-core {VERSION} installed in {PREFIX} ({elapsed(time.monotonic() - start)} in all)")
+    with exclusive():
+        if is_complete():  # built by the run this one waited for
+            say(f"C-core {VERSION} is built ({PREFIX})")
+        else:
+            start = time.monotonic()
+            unpack(fetch())
+            sources = server_sources()
+            build(sources)
+            install(recipe())
+            say(f"C-core {VERSION} installed in {PREFIX} "
+                f"({elapsed(time.monotonic() - start)} in all)")
     print(PREFIX)
+
+
+class exclusive:
+    """Holds HOME's lock while building: two builds started at once (say
+    scripts/serve.sh in one terminal and a test in another) would otherwise
+    compile into the same folder. The second waits, says so, and then finds
+    the C-core built. The kernel drops the lock if the holder dies."""
+
+    def __enter__(self):
+        HOME.mkdir(parents=True, exist_ok=True)
+        self.file = open(HOME.parent / f"{HOME.name}.lock", "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "another process"
+            say(f"another build of C-core {VERSION} is running on this cache ({holder}); "
+                "waiting for it to finish")
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}\n")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.file.truncate(0)
+        self.file.close()
 
 
 if __name__ == "__main__":

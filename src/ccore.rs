@@ -66,6 +66,125 @@ pub fn version_line() -> String {
     format!("{} on {}", env!("CARGO_PKG_VERSION"), describe())
 }
 
+/// Sends C-core's own log lines through `log`, with target "grpc", so they
+/// are formatted and filtered like every other line (e.g. `--log-level
+/// info,grpc=error`). Left alone, C-core writes them raw to stderr, and
+/// C-cores from 1.66 on (which log through abseil) lead with abseil's
+/// "WARNING: All log messages before absl::InitializeLog() is called are
+/// written to STDERR". Call once, after the logger is set up. Each line
+/// reads "FILE:LINE] MESSAGE", FILE:LINE being C-core's, for bug reports.
+/// C-core's errors and warnings keep their level; its "info" lines (epoll
+/// descriptors, experiments) describe its internals, so they are debug.
+pub fn route_logs() {
+    #[cfg(ccore_absl_log)]
+    // SAFETY: the callback is a plain function, safe on any thread, for
+    // the whole life of the process; abseil takes no other argument.
+    unsafe {
+        absl::yes_grpc_route_ccore_log(absl::forward)
+    };
+    #[cfg(not(ccore_absl_log))]
+    gpr::route();
+}
+
+/// One C-core log line to `log`; `file` is C-core's source file.
+fn log_line(level: log::Level, file: &str, line: i64, message: &str) {
+    log::log!(target: "grpc", level, "{file}:{line}] {message}");
+}
+
+/// C-cores that log through abseil: ccore/log_sink.cc, compiled by build.rs,
+/// registers an abseil `LogSink` that calls [`absl::forward`].
+#[cfg(ccore_absl_log)]
+mod absl {
+    use std::os::raw::{c_char, c_int};
+
+    type Forward = extern "C" fn(c_int, c_int, *const c_char, usize, c_int, *const c_char, usize);
+
+    extern "C" {
+        pub fn yes_grpc_route_ccore_log(forward: Forward);
+    }
+
+    /// abseil's severities: 0 info, 1 warning, 2 error (fatal lines stay
+    /// with abseil, which writes them and aborts). VLOG lines, which C-core
+    /// writes only when GRPC_TRACE or GRPC_VERBOSITY ask, are debug too.
+    pub extern "C" fn forward(
+        severity: c_int,
+        verbose: c_int,
+        file: *const c_char,
+        file_len: usize,
+        line: c_int,
+        message: *const c_char,
+        message_len: usize,
+    ) {
+        let level = match (severity, verbose != 0) {
+            (0, _) | (_, true) => log::Level::Debug,
+            (1, false) => log::Level::Warn,
+            _ => log::Level::Error,
+        };
+        if !log::log_enabled!(target: "grpc", level) {
+            return;
+        }
+        let text = |data: *const c_char, len: usize| {
+            if data.is_null() || len == 0 {
+                return String::new();
+            }
+            // SAFETY: abseil passes a string_view's data and size, valid
+            // for the duration of this call.
+            let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        super::log_line(
+            level,
+            &text(file, file_len),
+            line.into(),
+            &text(message, message_len),
+        );
+    }
+}
+
+/// C-cores before 1.66 (Debian's 1.51) log through `gpr_log`, whose
+/// callback C-core lets us set.
+#[cfg(not(ccore_absl_log))]
+mod gpr {
+    use std::ffi::CStr;
+
+    use grpcio_sys::{gpr_log_func_args, gpr_log_severity};
+
+    pub fn route() {
+        let lowest = if log::max_level() >= log::LevelFilter::Debug {
+            gpr_log_severity::GPR_LOG_SEVERITY_DEBUG
+        } else {
+            gpr_log_severity::GPR_LOG_SEVERITY_ERROR
+        };
+        // SAFETY: both take effect for the whole process; the callback is a
+        // plain function, safe on any thread.
+        unsafe {
+            grpcio_sys::gpr_set_log_verbosity(lowest);
+            grpcio_sys::gpr_set_log_function(Some(forward));
+        }
+    }
+
+    unsafe extern "C" fn forward(args: *mut gpr_log_func_args) {
+        // SAFETY: C-core passes valid, NUL-terminated strings for the call.
+        let args = unsafe { &*args };
+        let level = match args.severity {
+            gpr_log_severity::GPR_LOG_SEVERITY_ERROR => log::Level::Error,
+            _ => log::Level::Debug,
+        };
+        if !log::log_enabled!(target: "grpc", level) {
+            return;
+        }
+        let text = |p: *const std::os::raw::c_char| {
+            if p.is_null() {
+                return String::new();
+            }
+            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        };
+        let file = text(args.file);
+        let file = file.rsplit('/').next().unwrap_or_default();
+        super::log_line(level, file, args.line.into(), &text(args.message));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@
 //! * [`poller`]: the thread that keeps reading sockets while the queues are busy;
 //! * [`reflection`]: server reflection, answered from the embedded descriptors;
 //! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
+//! * [`peer`]: a client's address as the log writes it;
 //! * [`memory`]: returning freed memory to the system;
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
@@ -26,6 +27,7 @@ pub mod codec;
 pub mod executor;
 pub mod memory;
 pub mod metrics;
+pub mod peer;
 pub mod pipe;
 pub mod poller;
 pub mod proto;

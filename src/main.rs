@@ -25,7 +25,9 @@ use yes_grpc::{ccore, executor};
 /// streams it forever, paused by HTTP/2 flow control whenever the client's
 /// window is full. grpc.health.v1.Health reports SERVING for "" and
 /// "yes.SayYes" until shutdown begins. Server reflection (v1 and v1alpha)
-/// describes all three services to grpcurl, `evans -r` and the like.
+/// lists and describes the four services served (yes.SayYes,
+/// grpc.health.v1.Health and both reflection services) to grpcurl,
+/// `evans -r` and the like.
 ///
 /// SIGINT or SIGTERM shuts down gracefully: no new calls, every open stream
 /// ends with UNAVAILABLE, clients get up to --grace-period to see it, then
@@ -38,6 +40,14 @@ struct Args {
     /// "yes-server listening on ADDR".
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
     listen: SocketAddr,
+
+    /// Share --listen's port with other processes started with this flag:
+    /// the kernel spreads new connections over them (SO_REUSEPORT), a way to
+    /// run several servers on one port. Without it a port another process
+    /// holds is refused (exit 1), so a forgotten old server cannot silently
+    /// take a share of the clients.
+    #[arg(long)]
+    reuse_port: bool,
 
     /// Most bytes a Yes stream may hold unsent before it is ended with
     /// RESOURCE_EXHAUSTED (e.g. 64MiB, 512KiB, 1000000).
@@ -180,6 +190,7 @@ fn main() -> ExitCode {
         .parse_filters(&args.log_level)
         .format_timestamp_millis()
         .init();
+    ccore::route_logs();
 
     // Signals are caught before the server listens, so a client that sees
     // the listening line may signal at once.
@@ -193,6 +204,7 @@ fn main() -> ExitCode {
 
     let config = Config {
         listen: args.listen,
+        reuse_port: args.reuse_port,
         naive_budget: args.naive_budget,
         completion_queues: args
             .completion_queues

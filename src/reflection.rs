@@ -71,7 +71,7 @@ fn serve(
     mut sink: DuplexSink<ServerReflectionResponse>,
     catalog: Arc<Catalog>,
 ) {
-    let peer = ctx.peer();
+    let peer = crate::peer::of(&ctx);
     ctx.spawn(async move {
         let mut requests = requests;
         let mut answered = 0u64;

@@ -27,6 +27,11 @@ use crate::tls::{TlsError, TlsFiles};
 pub struct Config {
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// Share the port with other processes that also ask to (Linux
+    /// `SO_REUSEPORT`: the kernel spreads new connections over them). Off,
+    /// a port another process holds, yes-server or not, is refused; on,
+    /// a forgotten old server would silently take a share of the clients.
+    pub reuse_port: bool,
     /// The most bytes a `Yes` stream may hold before it is ended with
     /// `RESOURCE_EXHAUSTED`.
     pub naive_budget: usize,
@@ -159,6 +164,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            reuse_port: false,
             naive_budget: DEFAULT_NAIVE_BUDGET,
             completion_queues: default_completion_queues(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -176,6 +182,8 @@ impl Default for Config {
 pub enum StartError {
     /// C-core refused the configuration.
     Build(grpcio::Error),
+    /// The system refused the address before C-core tried it.
+    Listen(SocketAddr, std::io::Error),
     /// C-core could not listen on the address.
     Bind(SocketAddr),
     /// C-core could not listen on the address with the TLS credentials.
@@ -192,6 +200,12 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Build(e) => write!(f, "cannot build the gRPC server: {e}"),
+            StartError::Listen(addr, e) if e.kind() == std::io::ErrorKind::AddrInUse => write!(
+                f,
+                "cannot listen on {addr}: another process holds the port ({e}); stop it, pick \
+                 another port, or give every process --reuse-port to share it on purpose"
+            ),
+            StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Bind(addr) => write!(
                 f,
                 "cannot listen on {addr}: the port is in use, or the address is not on this host"
@@ -211,6 +225,24 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// Asks the system whether `addr` can be listened on, before C-core tries:
+/// C-core answers a refused port only with "failed" (and its own log lines),
+/// the system with the reason. Port 0 always can. Only the refusals C-core
+/// would meet too count; anything else is left for C-core to decide (a
+/// `[::]` on a host without IPv6, which C-core serves on IPv4).
+fn check_free(addr: SocketAddr) -> Result<(), StartError> {
+    use std::io::ErrorKind::{AddrInUse, AddrNotAvailable, PermissionDenied};
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind(addr) {
+        Err(e) if matches!(e.kind(), AddrInUse | AddrNotAvailable | PermissionDenied) => {
+            Err(StartError::Listen(addr, e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A running server.
 pub struct YesServer {
     server: Server,
@@ -229,6 +261,9 @@ impl YesServer {
     /// Starts serving `yes.SayYes`, `grpc.health.v1.Health` and (if enabled)
     /// server reflection per `config`.
     pub fn start(config: &Config) -> Result<YesServer, StartError> {
+        if !config.reuse_port {
+            check_free(config.listen)?;
+        }
         let max_request = i32::try_from(config.max_request_bytes).map_err(|_| {
             StartError::Config(format!(
                 "the largest request size must be under 2 GiB, not {} bytes",
@@ -263,7 +298,12 @@ impl YesServer {
         })?;
         let builder = ChannelBuilder::new(env.clone())
             .max_receive_message_len(max_request)
-            .http2_write_buffer_size(write_buffer);
+            .http2_write_buffer_size(write_buffer)
+            // C-core shares ports by default; grpc-java (Netty) does not.
+            .raw_cfg_int(
+                CString::new("grpc.so_reuseport").expect("no NUL in a constant"),
+                i32::from(config.reuse_port),
+            );
         let args = config.limits.apply(builder)?.build_args();
         let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)

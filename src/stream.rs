@@ -89,8 +89,8 @@ pub fn serve(
 ) {
     // The address, and under mutual TLS who the certificate says it is.
     let peer = match crate::tls::client_identity(&ctx) {
-        Some(identity) => format!("{} ({identity})", ctx.peer()),
-        None => ctx.peer(),
+        Some(identity) => format!("{} ({identity})", crate::peer::of(&ctx)),
+        None => crate::peer::of(&ctx),
     };
     let request = match request {
         Request::Valid(request) => request,

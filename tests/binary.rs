@@ -12,7 +12,7 @@ use grpcio::{ChannelBuilder, RpcStatusCode};
 use grpcio_health::proto::HealthCheckRequest;
 use grpcio_health::HealthClient;
 
-use common::process::{ServerProcess, BIN};
+use common::process::{run_to_exit, ServerProcess, BIN};
 use common::*;
 
 fn spawn(args: &[&str]) -> ServerProcess {
@@ -54,26 +54,108 @@ fn help_documents_every_flag() {
 }
 
 #[test]
-fn bad_flags_and_busy_ports_fail_clearly() {
-    let output = Command::new(BIN)
-        .args(["--naive-budget", "lots"])
-        .output()
-        .unwrap();
+fn help_names_every_service_served() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let served: Vec<String> = yes_grpc::reflection::Catalog::served()
+        .services()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(served.len(), 4, "{served:?}");
+    assert!(help.contains("the four services"), "{help}");
+    for service in ["yes.SayYes", "grpc.health.v1.Health"] {
+        assert!(served.iter().any(|s| s == service), "{served:?}");
+        assert!(help.contains(service), "--help omits {service}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_flags_fail_clearly() {
+    let output = run_to_exit(&["--naive-budget", "lots"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--naive-budget"));
+}
 
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let output = Command::new(BIN)
-        .args(["--listen", &addr])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+/// yes-server on a port another process holds exits 1 with one line that
+/// says so, before C-core logs anything, and never says it listens.
+fn assert_refused(addr: &str) {
+    let output = run_to_exit(&["--listen", addr]);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("cannot listen on {addr}")),
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "not one line: {stderr}");
+    assert!(
+        lines[0].contains(&format!(
+            "cannot listen on {addr}: another process holds the port"
+        )),
         "{stderr}"
     );
+    assert!(lines[0].contains("--reuse-port"), "{stderr}");
+}
+
+#[test]
+fn a_port_held_by_another_program_is_refused() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert_refused(&taken.local_addr().unwrap().to_string());
+}
+
+/// C-core shares ports (SO_REUSEPORT) unless told not to: a second
+/// yes-server on a held port would start and take half the new clients.
+#[test]
+fn a_port_held_by_another_yes_server_is_refused_and_it_keeps_serving() {
+    let mut first = spawn(&[]);
+    assert_refused(&first.addr);
+    let client = first.client();
+    let mut stream = client.yes_with_fc(&request("first")).unwrap();
+    assert_eq!(read(&mut stream, 2), ["first", "first"]);
+    drop(stream);
+    first.stop();
+}
+
+/// Several processes on one port, on purpose: each started with
+/// --reuse-port, and new connections reach each of them.
+#[test]
+fn reuse_port_shares_a_port_between_servers_that_both_serve() {
+    let args = ["--reuse-port", "--log-level", "info,yes_grpc::stream=debug"];
+    let first = ServerProcess::spawn_on("127.0.0.1:0", &args);
+    let addr = first.addr.clone();
+    let second = ServerProcess::spawn_on(&addr, &args);
+    assert_eq!(second.addr, addr);
+    let mut servers = [first, second];
+    let started = |server: &mut ServerProcess| {
+        server
+            .drain_log()
+            .iter()
+            .filter(|l| l.contains(" started: reply"))
+            .count()
+    };
+    let env = client_env();
+    let mut calls = 0;
+    // The kernel picks a server per connection by a hash of its addresses:
+    // both are reached within a few connections (all 64 on one: 2^-63).
+    while servers.iter_mut().any(|s| started(s) == 0) {
+        assert!(calls < 64, "{calls} connections all reached one server");
+        let channel = ChannelBuilder::new(env.clone())
+            .use_local_subchannel_pool(true)
+            .connect(&addr);
+        let client = yes_grpc::proto::yes_grpc::SayYesClient::new(channel);
+        let mut stream = client.yes_with_fc(&request("shared")).unwrap();
+        assert_eq!(read(&mut stream, 1), ["shared"]);
+        drop(stream);
+        calls += 1;
+        // Each call's start is logged by whichever server took it.
+        assert!(eventually(|| {
+            servers.iter_mut().map(started).sum::<usize>() == calls
+        }));
+    }
+    for server in &mut servers {
+        server.stop();
+    }
 }
 
 #[test]
@@ -155,6 +237,9 @@ fn ipv6_loopback_with_a_free_port() {
     let mut stream = client.yes_with_fc(&request("six")).unwrap();
     assert_eq!(read(&mut stream, 3), ["six", "six", "six"]);
     drop(stream);
+    // Peers are logged as people write them, not URL-encoded.
+    let line = server.log_until("ended:");
+    assert!(line.contains(" from ipv6:[::1]:"), "{line}");
     server.signal(libc::SIGTERM);
     assert!(server.wait(Duration::from_secs(15)).success());
 }

@@ -277,6 +277,33 @@ fn the_binaries_speak_mutual_tls() {
         "{stderr}"
     );
 
+    // A key that does not belong to the certificate: C-core's reasons come
+    // through yes-server's logger (target "grpc"), then the flag's line; no
+    // raw C-core line, nor abseil's "before absl::InitializeLog()" warning.
+    let mismatched = common::process::run_to_exit(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &certs.arg("server.pem"),
+        "--tls-key",
+        &certs.arg("client.key"),
+    ]);
+    assert_eq!(mismatched.status.code(), Some(1), "{mismatched:?}");
+    let stderr = String::from_utf8_lossy(&mismatched.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.iter().all(|l| l.starts_with('[')) && !stderr.contains("absl"),
+        "a line did not come through the logger:\n{stderr}"
+    );
+    assert!(lines.iter().any(|l| l.contains(" grpc] ")), "{stderr}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("cannot listen on 127.0.0.1:0 with TLS"),
+        "{stderr}"
+    );
+
     // --tls-cert without --tls-key is a usage error.
     let half = Command::new(common::process::BIN)
         .args([

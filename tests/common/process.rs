@@ -180,6 +180,28 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Runs yes-server to its exit; fails (and kills it) if it is still
+/// running after `PATIENCE`, as a server that wrongly started would be.
+pub fn run_to_exit(args: &[&str]) -> std::process::Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output().unwrap()));
+    exited.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let output = exited.recv().unwrap();
+        panic!(
+            "yes-server {args:?} is still running; it printed {:?}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
 /// A numeric field `name=VALUE` of a stream's end-of-stream log line.
 pub fn log_field(line: &str, name: &str) -> u64 {
     let start = line
