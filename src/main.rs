@@ -202,35 +202,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let config = Config {
-        listen: args.listen,
-        reuse_port: args.reuse_port,
-        naive_budget: args.naive_budget,
-        completion_queues: args
-            .completion_queues
-            .map_or_else(default_completion_queues, usize::from),
-        max_request_bytes: args.max_request_bytes,
-        write_buffer_bytes: args.http2_write_buffer,
-        limits: Limits {
-            max_concurrent_streams: args.max_concurrent_streams,
-            keepalive_time: args.keepalive_time,
-            keepalive_timeout: args.keepalive_timeout,
-            max_connection_idle: args.max_connection_idle,
-            max_connection_age: args.max_connection_age,
-            max_connection_age_grace: args.max_connection_age_grace,
-            memory_quota: args.memory_quota.0,
-        },
-        metrics_listen: args.metrics_listen,
-        reflection: !args.no_reflection,
-        tls: match (args.tls_cert, args.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert,
-                key,
-                client_ca: args.tls_client_ca,
-            }),
-            _ => None,
-        },
-    };
+    let config = config(&args);
     let server = match YesServer::start(&config) {
         Ok(server) => server,
         Err(e) => {
@@ -258,10 +230,61 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The server's configuration from the flags. Their defaults, written for
+/// clap as text, must be [`Config::default`]'s: a unit test below holds them
+/// together.
+fn config(args: &Args) -> Config {
+    Config {
+        listen: args.listen,
+        reuse_port: args.reuse_port,
+        naive_budget: args.naive_budget,
+        completion_queues: args
+            .completion_queues
+            .map_or_else(default_completion_queues, usize::from),
+        max_request_bytes: args.max_request_bytes,
+        write_buffer_bytes: args.http2_write_buffer,
+        limits: Limits {
+            max_concurrent_streams: args.max_concurrent_streams,
+            keepalive_time: args.keepalive_time,
+            keepalive_timeout: args.keepalive_timeout,
+            max_connection_idle: args.max_connection_idle,
+            max_connection_age: args.max_connection_age,
+            max_connection_age_grace: args.max_connection_age_grace,
+            memory_quota: args.memory_quota.0,
+        },
+        metrics_listen: args.metrics_listen,
+        reflection: !args.no_reflection,
+        tls: match (args.tls_cert.clone(), args.tls_key.clone()) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca.clone(),
+            }),
+            _ => None,
+        },
+    }
+}
+
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
         _ => "a signal",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary and the in-process tests (which use `Config::default()`)
+    /// run the same server.
+    #[test]
+    fn no_flags_give_the_library_defaults() {
+        let args = Args::try_parse_from(["yes-server"]).unwrap();
+        assert_eq!(
+            format!("{:?}", config(&args)),
+            format!("{:?}", Config::default())
+        );
     }
 }

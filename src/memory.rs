@@ -1,7 +1,7 @@
 //! Giving freed memory back to the operating system.
 //!
 //! And reading how much memory a process holds, for tests, benchmarks and
-//! (later) metrics.
+//! the `process_resident_memory_bytes` metric.
 //!
 //! A `Yes` stream that hits its budget frees up to the budget (64 MiB by
 //! default) at once, in 64 KiB chunks. glibc keeps such chunks in its heaps

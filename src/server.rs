@@ -41,10 +41,10 @@ pub struct Config {
     /// `RESOURCE_EXHAUSTED` from C-core itself.
     pub max_request_bytes: usize,
     /// How many bytes of buffer-hinted writes C-core gathers per stream
-    /// before it writes them out. Each small reply buffered costs C-core two
-    /// 32-byte slices, so a stream whose client has stopped reading holds
-    /// several times this much memory: smaller saves memory per slow stream,
-    /// larger helps the throughput of large replies.
+    /// before it writes them out: smaller saves memory per slow stream,
+    /// larger helps the throughput of large replies. Each small reply
+    /// buffered costs C-core two 32-byte slices, which the pump's cap on
+    /// buffered replies bounds (see [`DEFAULT_WRITE_BUFFER_BYTES`]).
     pub write_buffer_bytes: usize,
     /// Connection limits and keepalive, see [`Limits`].
     pub limits: Limits,
@@ -78,9 +78,11 @@ pub struct Limits {
     /// connection is closed under them.
     pub max_connection_age_grace: Option<Duration>,
     /// Memory C-core may use for its buffers (a resource quota); `None`:
-    /// unlimited. C-core buffers each incoming message whole before checking
-    /// its size, so this is the only bound on what a client announcing a
-    /// huge request can make the server hold.
+    /// unlimited. C-cores before 1.85 buffer each incoming message whole
+    /// before checking its size, so there this is the only bound on what a
+    /// client announcing a huge request can make the server hold (1.85
+    /// refuses such a request at once); on any C-core it bounds C-core's
+    /// buffers.
     pub memory_quota: Option<usize>,
 }
 

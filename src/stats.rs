@@ -1,5 +1,5 @@
 //! What the server knows about its streams: the live ones, why each one
-//! ended, and totals. Tests, the log and (later) metrics read from here.
+//! ended, and totals. Tests, the log and the metrics read from here.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -242,6 +242,16 @@ fn every_client_stack_runs_every_case() {
     // YES_INTEROP_STACKS=go,tonic runs only those (by folder).
     let only = std::env::var("YES_INTEROP_STACKS").unwrap_or_default();
     let chosen = |folder: &str| only.is_empty() || only.split(',').any(|f| f == folder);
+    // A subset that names no stack (a typo) must not pass by running nothing.
+    let unknown: Vec<&str> = only
+        .split(',')
+        .filter(|f| !f.is_empty() && !STACKS.iter().any(|(folder, _)| folder == f))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "YES_INTEROP_STACKS names no stack {unknown:?}; the stacks are {:?}",
+        STACKS.iter().map(|(folder, _)| *folder).collect::<Vec<_>>()
+    );
     for (folder, name) in STACKS.iter().filter(|(folder, _)| chosen(folder)) {
         let client = match set_up(folder, name) {
             Ok(client) => client,
