@@ -91,14 +91,23 @@ fn route_ccore_logs() {
         .map(PathBuf::from)
         .collect();
     let system = ["/usr/local/include", "/usr/include"].map(PathBuf::from);
-    // Declared in one of these (codegen/log.h until about 1.54).
-    let headers = ["grpc/support/log.h", "grpc/impl/codegen/log.h"];
-    let has_callback = includes.iter().chain(&system).any(|dir| {
-        headers.iter().any(|header| {
-            fs::read_to_string(dir.join(header))
-                .is_ok_and(|text| text.contains("gpr_set_log_function"))
+    // The C-core's headers are in the first directory of the search order
+    // with a <grpc/support/log.h> that is not ccore/compat's shim (which
+    // reads the next one). The callback is declared there or, until about
+    // 1.54, in codegen/log.h.
+    let read = |dir: &Path, header: &str| fs::read_to_string(dir.join(header)).ok();
+    let ccore_dir = includes
+        .iter()
+        .chain(&system)
+        .find(|dir| {
+            read(dir, "grpc/support/log.h").is_some_and(|text| !text.contains("#include_next"))
         })
-    });
+        .expect("the C-core's <grpc/support/log.h> is on pkg-config's include path");
+    let has_callback = ["grpc/support/log.h", "grpc/impl/codegen/log.h"]
+        .iter()
+        .any(|header| {
+            read(ccore_dir, header).is_some_and(|text| text.contains("gpr_set_log_function"))
+        });
     if has_callback {
         return;
     }

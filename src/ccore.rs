@@ -73,8 +73,10 @@ pub fn version_line() -> String {
 /// "WARNING: All log messages before absl::InitializeLog() is called are
 /// written to STDERR". Call once, after the logger is set up. Each line
 /// reads "FILE:LINE] MESSAGE", FILE:LINE being C-core's, for bug reports.
-/// C-core's errors and warnings keep their level; its "info" lines (epoll
-/// descriptors, experiments) describe its internals, so they are debug.
+/// At the default level, what each C-core prints by default is printed:
+/// 1.85's info lines (a failed TLS handshake, say) are info, 1.51's (epoll
+/// descriptors and the like, which it hides by default) debug; errors and
+/// warnings keep their level everywhere.
 pub fn route_logs() {
     #[cfg(ccore_absl_log)]
     // SAFETY: the callback is a plain function, safe on any thread, for
@@ -105,7 +107,7 @@ mod absl {
 
     /// abseil's severities: 0 info, 1 warning, 2 error (fatal lines stay
     /// with abseil, which writes them and aborts). VLOG lines, which C-core
-    /// writes only when GRPC_TRACE or GRPC_VERBOSITY ask, are debug too.
+    /// writes only when GRPC_TRACE or GRPC_VERBOSITY ask, are debug.
     pub extern "C" fn forward(
         severity: c_int,
         verbose: c_int,
@@ -116,7 +118,8 @@ mod absl {
         message_len: usize,
     ) {
         let level = match (severity, verbose != 0) {
-            (0, _) | (_, true) => log::Level::Debug,
+            (_, true) => log::Level::Debug,
+            (0, false) => log::Level::Info,
             (1, false) => log::Level::Warn,
             _ => log::Level::Error,
         };
@@ -142,7 +145,8 @@ mod absl {
 }
 
 /// C-cores before 1.66 (Debian's 1.51) log through `gpr_log`, whose
-/// callback C-core lets us set.
+/// callback C-core lets us set. They print only errors by default, so their
+/// info lines are debug here.
 #[cfg(not(ccore_absl_log))]
 mod gpr {
     use std::ffi::CStr;
