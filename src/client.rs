@@ -24,9 +24,9 @@ use grpcio::{
     CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus, RpcStatusCode,
 };
 
+use crate::codec::Method;
 use crate::proto::yes::YesRequest;
 use crate::proto::yes_grpc::SayYesClient;
-use crate::stats::Method;
 use crate::tls;
 use output::Output;
 

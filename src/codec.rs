@@ -12,7 +12,9 @@
 //!
 //! The wire format is untouched: clients use the generated `SayYesClient`.
 
-use grpcio::{GrpcSlice, Marshaller, MessageReader, Method, MethodType};
+use std::fmt;
+
+use grpcio::{GrpcSlice, Marshaller, MessageReader, MethodType};
 use protobuf::{CodedInputStream, Message};
 
 use crate::proto::yes::{YesReply, YesRequest};
@@ -22,6 +24,34 @@ pub const SERVICE_NAME: &str = "yes.SayYes";
 
 /// The reply when the request's `message` is empty, as in the sample.
 pub const DEFAULT_REPLY: &str = "yes";
+
+/// The two methods of `yes.SayYes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// The naive method: produces without waiting for the client.
+    Yes,
+    /// The flow-controlled method.
+    YesWithFc,
+}
+
+impl Method {
+    /// Both methods.
+    pub const ALL: [Method; 2] = [Method::Yes, Method::YesWithFc];
+
+    /// The method's name in the service.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Yes => "Yes",
+            Method::YesWithFc => "YesWithFc",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A request as the handler receives it.
 #[derive(Debug)]
@@ -131,8 +161,8 @@ fn de_encoded(mut reader: MessageReader) -> grpcio::Result<Encoded> {
     Ok(Encoded(GrpcSlice::from(bytes)))
 }
 
-const fn server_streaming(name: &'static str) -> Method<Request, Encoded> {
-    Method {
+const fn server_streaming(name: &'static str) -> grpcio::Method<Request, Encoded> {
+    grpcio::Method {
         ty: MethodType::ServerStreaming,
         name,
         req_mar: Marshaller {
@@ -147,10 +177,11 @@ const fn server_streaming(name: &'static str) -> Method<Request, Encoded> {
 }
 
 /// `rpc Yes (YesRequest) returns (stream YesReply)`.
-pub const METHOD_YES: Method<Request, Encoded> = server_streaming("/yes.SayYes/Yes");
+pub const METHOD_YES: grpcio::Method<Request, Encoded> = server_streaming("/yes.SayYes/Yes");
 
 /// `rpc YesWithFc (YesRequest) returns (stream YesReply)`.
-pub const METHOD_YES_WITH_FC: Method<Request, Encoded> = server_streaming("/yes.SayYes/YesWithFc");
+pub const METHOD_YES_WITH_FC: grpcio::Method<Request, Encoded> =
+    server_streaming("/yes.SayYes/YesWithFc");
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@
 //! * [`codec`]: how requests and replies cross the wire;
 //! * [`stream`]: request -> reply -> producer -> pipe -> pump -> sink;
 //! * [`pipe`]: the byte-counted hand-off between producer and pump;
-//! * [`stats`]: live streams, why streams ended, totals;
+//! * [`end`]: why a stream ended, and a count per reason;
+//! * [`stats`]: live streams and totals;
 //! * [`service`]: the service as grpcio registers it;
 //! * [`server`]: the C-core server, health, and graceful shutdown;
 //! * [`poller`]: the thread that keeps reading sockets while the queues are busy;
@@ -24,6 +25,7 @@
 pub mod ccore;
 pub mod client;
 pub mod codec;
+pub mod end;
 pub mod executor;
 pub mod memory;
 pub mod metrics;

@@ -15,6 +15,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry as Exposition;
 
+use crate::end::Reason;
 use crate::stats::{MethodTotals, Registry};
 
 /// The metrics listener; stops when dropped.
@@ -108,9 +109,9 @@ impl Collector for StreamCollector {
             MetricType::Counter,
         )?;
         for m in &by_method {
-            for (reason, count) in &m.ended {
-                let labels = vec![("method", m.method.name()), ("reason", *reason)];
-                ConstCounter::new(*count).encode(family.encode_family(&labels)?)?;
+            for (reason, count) in m.ended.iter() {
+                let labels = vec![("method", m.method.name()), ("reason", reason.name())];
+                ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
             }
         }
 
@@ -152,7 +153,10 @@ impl Collector for StreamCollector {
             ConstGauge::new(m.paused_now as i64).encode(family.encode_family(&labels(m))?)?;
         }
 
-        let budget: u64 = by_method.iter().map(|m| m.ended("budget_exceeded")).sum();
+        let budget: u64 = by_method
+            .iter()
+            .map(|m| m.ended(Reason::BudgetExceeded))
+            .sum();
         let counter = ConstCounter::new(budget);
         counter.encode(encoder.encode_descriptor(
             "yes_naive_budget_exceeded",

@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 use futures::task::AtomicWaker;
 
 use crate::codec::Encoded;
-use crate::stats::End;
+use crate::end::End;
 
 /// Replies handed from producer to pump in one piece.
 #[derive(Debug)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use grpcio::{Service, ServiceBuilder};
 
+use crate::codec::Method;
 use crate::codec::{METHOD_YES, METHOD_YES_WITH_FC};
-use crate::stats::Method;
 use crate::stream::{serve, Streams};
 
 /// Builds the service; every stream it starts is counted in `streams`.

@@ -7,95 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::codec::Method;
+use crate::end::{ByReason, End, Reason};
 use crate::pipe::Pipe;
 
 /// Writes that wait at least this long on C-core count as paused by flow
 /// control; shorter waits are the completion queue's ordinary turn-around.
 pub const PAUSE_THRESHOLD: Duration = Duration::from_millis(1);
-
-/// The two methods of `yes.SayYes`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// The naive method: produces without waiting for the client.
-    Yes,
-    /// The flow-controlled method.
-    YesWithFc,
-}
-
-impl Method {
-    /// Both methods.
-    pub const ALL: [Method; 2] = [Method::Yes, Method::YesWithFc];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The method's name in the service.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Yes => "Yes",
-            Method::YesWithFc => "YesWithFc",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Why a stream ended. Streams are endless: every end is one of these.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum End {
-    /// The client cancelled the call or its connection dropped. C-core tells
-    /// a server both the same way (the call is cancelled), so they share a
-    /// reason.
-    Cancelled,
-    /// The client's deadline passed.
-    Deadline,
-    /// A `Yes` stream held more unsent bytes than its budget allows.
-    BudgetExceeded {
-        /// Bytes held when the budget was found exceeded.
-        held: usize,
-        /// The budget.
-        budget: usize,
-    },
-    /// The server is shutting down.
-    Shutdown,
-}
-
-impl End {
-    /// A short name for logs and metrics.
-    pub fn name(&self) -> &'static str {
-        match self {
-            End::Cancelled => "cancelled",
-            End::Deadline => "deadline",
-            End::BudgetExceeded { .. } => "budget_exceeded",
-            End::Shutdown => "shutdown",
-        }
-    }
-
-    /// Every reason's name, as [`End::name`] gives them.
-    pub const ALL: [&'static str; 4] = ["cancelled", "deadline", "budget_exceeded", "shutdown"];
-
-    fn index(&self) -> usize {
-        Self::ALL.iter().position(|n| *n == self.name()).unwrap()
-    }
-}
-
-impl fmt::Display for End {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            End::Cancelled => f.write_str("cancelled by the client or connection lost"),
-            End::Deadline => f.write_str("client deadline exceeded"),
-            End::BudgetExceeded { held, budget } => {
-                write!(f, "budget exceeded ({held} bytes held, budget {budget})")
-            }
-            End::Shutdown => f.write_str("server shutting down"),
-        }
-    }
-}
 
 /// One live stream: its hand-off pipe and its counters.
 pub struct Stream {
@@ -247,8 +165,8 @@ pub struct Totals {
     pub started: u64,
     /// Streams live now.
     pub active: u64,
-    /// Ended streams by reason, named as [`End::name`].
-    pub ended: Vec<(&'static str, u64)>,
+    /// Ended streams by reason.
+    pub ended: ByReason,
     /// Messages given to C-core.
     pub messages: u64,
     /// Payload bytes given to C-core.
@@ -256,18 +174,10 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// How many streams ended for the reason named `name`.
-    pub fn ended(&self, name: &str) -> u64 {
-        count_of(&self.ended, name)
+    /// How many streams ended for `reason`.
+    pub fn ended(&self, reason: Reason) -> u64 {
+        self.ended[reason]
     }
-}
-
-/// The count for the reason named `name` in a by-reason list.
-fn count_of(ended: &[(&'static str, u64)], name: &str) -> u64 {
-    ended
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(0, |(_, c)| *c)
 }
 
 /// Totals of one method over all its streams, live and ended.
@@ -277,8 +187,8 @@ pub struct MethodTotals {
     pub method: Method,
     /// Streams live now.
     pub active: u64,
-    /// Ended streams by reason, named as [`End::name`].
-    pub ended: Vec<(&'static str, u64)>,
+    /// Ended streams by reason.
+    pub ended: ByReason,
     /// Messages given to C-core.
     pub messages: u64,
     /// Payload bytes given to C-core.
@@ -290,9 +200,9 @@ pub struct MethodTotals {
 }
 
 impl MethodTotals {
-    /// How many streams ended for the reason named `name`.
-    pub fn ended(&self, name: &str) -> u64 {
-        count_of(&self.ended, name)
+    /// How many streams ended for `reason`.
+    pub fn ended(&self, reason: Reason) -> u64 {
+        self.ended[reason]
     }
 }
 
@@ -309,12 +219,12 @@ pub struct Registry {
 
 #[derive(Default)]
 struct Finished {
-    by_method: [MethodFinished; 2],
+    by_method: [MethodFinished; Method::ALL.len()],
 }
 
 #[derive(Default, Clone, Copy)]
 struct MethodFinished {
-    ended: [u64; 4],
+    ended: ByReason,
     messages: u64,
     bytes: u64,
     paused: Duration,
@@ -363,8 +273,8 @@ impl Registry {
         let last = stream.snapshot();
         {
             let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
-            let method = &mut finished.by_method[last.method.index()];
-            method.ended[end.index()] += 1;
+            let method = &mut finished.by_method[last.method as usize];
+            method.ended[end.reason()] += 1;
             method.messages += last.messages;
             method.bytes += last.bytes;
             method.paused += last.paused;
@@ -392,10 +302,7 @@ impl Registry {
         Totals {
             started: self.next_id.load(Ordering::Relaxed),
             active: by_method.iter().map(|m| m.active).sum(),
-            ended: End::ALL
-                .iter()
-                .map(|name| (*name, by_method.iter().map(|m| m.ended(name)).sum()))
-                .collect(),
+            ended: by_method.iter().map(|m| m.ended).sum(),
             messages: by_method.iter().map(|m| m.messages).sum(),
             bytes: by_method.iter().map(|m| m.bytes).sum(),
         }
@@ -408,7 +315,7 @@ impl Registry {
         Method::ALL
             .iter()
             .map(|&method| {
-                let done = finished.by_method[method.index()];
+                let done = finished.by_method[method as usize];
                 let live = live.iter().filter(|s| s.method == method);
                 let (mut active, mut messages, mut bytes, mut paused, mut paused_now) =
                     (0, done.messages, done.bytes, done.paused, 0);
@@ -422,7 +329,7 @@ impl Registry {
                 MethodTotals {
                     method,
                     active,
-                    ended: End::ALL.iter().copied().zip(done.ended).collect(),
+                    ended: done.ended,
                     messages,
                     bytes,
                     paused,

@@ -30,12 +30,14 @@ use futures::{FutureExt, SinkExt};
 use grpcio::{Deadline, RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, WriteFlags};
 use log::{debug, info, warn};
 
+use crate::codec::Method;
 use crate::codec::{self, Encoded, Request};
+use crate::end::End;
 use crate::executor;
 use crate::memory;
 use crate::pipe::Chunk;
 use crate::proto::yes::YesReply;
-use crate::stats::{End, Method, Registry, Stream};
+use crate::stats::{Registry, Stream};
 
 /// How far a `YesWithFc` producer may run ahead of C-core, in bytes, for
 /// replies up to half this size. The copies share one encoded reply, so the

@@ -6,6 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use yes_grpc::end::Reason;
 
 use futures::executor::block_on;
 use futures::StreamExt;
@@ -72,7 +73,7 @@ fn closed_pipe_ends_quietly_and_frees_the_stream() {
         server.registry().wait_idle(PATIENCE),
         "the stream outlived the client"
     );
-    assert_eq!(server.registry().totals().ended("cancelled"), 1);
+    assert_eq!(server.registry().totals().ended(Reason::Cancelled), 1);
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use yes_grpc::end::Reason;
 
 use futures::executor::block_on;
 use futures::StreamExt;
@@ -33,7 +34,7 @@ fn cancel_ends_the_stream() {
         );
     }
     let totals = server.registry().totals();
-    assert_eq!(totals.ended("cancelled"), 2, "{totals:?}");
+    assert_eq!(totals.ended(Reason::Cancelled), 2, "{totals:?}");
     // The channel is still good for a new call.
     let mut again = client.yes_with_fc(&request("again")).unwrap();
     assert_eq!(read(&mut again, 1), ["again"]);
@@ -61,7 +62,7 @@ fn cancel_while_paused_by_flow_control_ends_the_stream() {
         server.registry().wait_idle(PATIENCE),
         "the paused stream outlived its cancel"
     );
-    assert_eq!(server.registry().totals().ended("cancelled"), 1);
+    assert_eq!(server.registry().totals().ended(Reason::Cancelled), 1);
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn deadline_ends_the_stream() {
     assert!(received > 0, "no reply came before the deadline");
     assert_eq!(code(&error), RpcStatusCode::DEADLINE_EXCEEDED);
     assert!(server.registry().wait_idle(PATIENCE));
-    assert_eq!(server.registry().totals().ended("deadline"), 1);
+    assert_eq!(server.registry().totals().ended(Reason::Deadline), 1);
 }
 
 /// The test binary runs itself as a client process (see `child_client`),
@@ -105,7 +106,7 @@ fn killed_client_process_ends_its_streams() {
         server.registry().wait_idle(PATIENCE),
         "streams outlived their client"
     );
-    assert_eq!(server.registry().totals().ended("cancelled"), 2);
+    assert_eq!(server.registry().totals().ended(Reason::Cancelled), 2);
 }
 
 /// Not a test on its own: the client process of

@@ -3,12 +3,13 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use yes_grpc::end::Reason;
 
 use grpcio::RpcStatusCode;
 
 use common::*;
 use yes_grpc::codec::Encoded;
-use yes_grpc::stats::Method;
+use yes_grpc::codec::Method;
 use yes_grpc::stats::PAUSE_THRESHOLD;
 use yes_grpc::stream::fc_limit;
 
@@ -113,7 +114,7 @@ fn naive_stream_over_budget_ends_while_others_flow() {
     let mut fast_replies = 0u64;
     while !server
         .registry()
-        .wait_for(Duration::ZERO, |t| t.ended("budget_exceeded") == 1)
+        .wait_for(Duration::ZERO, |t| t.ended(Reason::BudgetExceeded) == 1)
     {
         assert!(
             before.elapsed() < PATIENCE,

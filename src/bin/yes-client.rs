@@ -9,7 +9,7 @@ use signal_hook::consts::SIGINT;
 use signal_hook::iterator::Signals;
 
 use yes_grpc::client::{run, ClientTls, Options, Outcome};
-use yes_grpc::stats::Method;
+use yes_grpc::codec::Method;
 
 /// GNU `yes` over gRPC: prints the server's replies, one per line, forever.
 ///
