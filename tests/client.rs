@@ -8,9 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use yes_grpc::end::Reason;
 
-use futures::executor::block_on;
-use futures::StreamExt;
-
 use common::*;
 use yes_grpc::codec::Encoded;
 use yes_grpc::stream::fc_limit;
@@ -169,25 +166,20 @@ fn slow_consumer_pauses_the_server() {
     assert!(server.registry().wait_idle(PATIENCE));
 }
 
-/// Several addresses in --target: calls are balanced round-robin.
+/// Several addresses in --target: calls are balanced round-robin (the
+/// client library as yes-client builds it; tests/replicas.rs drains one).
 #[test]
 fn round_robin_over_two_servers() {
     let (a, b) = (server(), server());
-    let target = format!("{},{}", a.local_addr(), b.local_addr());
-    let target = yes_grpc::client::channel_target(&target).unwrap();
-    let client = yes_grpc::client::connect(&target, false, None).unwrap();
-    let mut streams = Vec::new();
-    for _ in 0..20 {
-        let mut stream = client.yes_with_fc(&request("rr")).unwrap();
-        assert_eq!(block_on(stream.next()).unwrap().unwrap().message, "rr");
-        streams.push(stream);
-    }
-    let (on_a, on_b) = (a.registry().totals().active, b.registry().totals().active);
-    assert_eq!(on_a + on_b, 20);
-    assert!(
-        on_a > 0 && on_b > 0,
-        "{on_a} streams on one server, {on_b} on the other"
-    );
+    let addrs = [a.local_addr().to_string(), b.local_addr().to_string()];
+    let client = common::replicas::round_robin(&addrs);
+    let active = || vec![a.registry().totals().active, b.registry().totals().active];
+    // Until both connections are up, round_robin sends every call to the
+    // first one that is: waiting for both keeps that from failing the test.
+    let streams = common::replicas::open_on_every_replica(&client, 20, active);
+    let spread = active();
+    assert_eq!(spread.iter().sum::<u64>(), streams.len() as u64);
+    assert!(spread.iter().all(|&n| n > 0), "{spread:?}");
 
     // And the binary accepts the same list.
     let output = Command::new(CLIENT)
