@@ -15,9 +15,9 @@
 # Usage: scripts/ci-fresh.sh [--keep-ccore] [--again] [--keep]
 #   --keep-ccore  reuse the built C-core (~/.cache/yes-grpc/ccore or
 #                 $YES_GRPC_CACHE/ccore): a quick rehearsal, ~10 minutes less
-#   --again       then clone again into another folder and run .ci/run there
-#                 with the caches the first run left (a second clone on a
-#                 machine that ran CI once)
+#   --again       then delete the first clone, clone again into another
+#                 folder and run .ci/run there with the caches the first run
+#                 left (a second clone on a machine that ran CI once)
 #   --keep        keep the scratch folder (it is kept anyway on failure)
 # Prints the wall time of each run and its summary lines. Committed work only:
 # uncommitted changes are not in the clone (a warning says so).
@@ -77,7 +77,8 @@ run_ci() {
   local took=$((SECONDS - start))
   echo "ci-fresh: $clone: .ci/run exited $status after $((took / 60)) min $((took % 60)) s" \
     "(log: $log)"
-  grep -E '^(abi|interop|interop-matrix|container|faults|hostile|deb): ' "$log" | cut -c1-200 || true
+  grep -E '^(=== tests with|interop: [0-9]|interop-matrix: [0-9]|container: image|deb: )' "$log" \
+    | cut -c1-200 || true
   grep -E '^test result: ' "$log" | awk '{p += $4; f += $6; i += $8} END {
     printf "ci-fresh: cargo test: %d passed, %d failed, %d ignored\n", p, f, i }'
   [ "$status" = 0 ] || tail -n 30 "$log"
@@ -92,6 +93,8 @@ cleanup() {
 status=0
 run_ci "$scratch/first" "$scratch/first.log" || status=$?
 if [ "$status" = 0 ] && [ "$again" = 1 ]; then
+  # The first clone goes first: nothing cached may point into it.
+  rm -rf "$scratch/first"
   run_ci "$scratch/second-clone/elsewhere" "$scratch/second.log" || status=$?
 fi
 if [ "$status" = 0 ] && [ "$keep" = 0 ]; then
