@@ -402,8 +402,7 @@ def main():
         return
     if sys.argv[1:]:
         sys.exit(__doc__)
-    if is_complete():
-        say(f"C-core {VERSION} is built ({PREFIX})")
+    if is_complete():  # silently: scripts/client.sh's output is the client's
         print(PREFIX)
         return
     with exclusive():
