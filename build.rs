@@ -40,19 +40,18 @@ fn main() {
 }
 
 /// Tells the crate which C-core the build chose (`YES_GRPC_CCORE`, see
-/// `ccore/pkg-config`) and which release `ccore/build.py` pins, so that a
+/// `ccore/pkg-config`) and which release `ccore/pinned.env` pins, so that a
 /// test can check the linked C-core is the one chosen.
 fn tell_ccore() {
     println!("cargo:rerun-if-env-changed=YES_GRPC_CCORE");
-    println!("cargo:rerun-if-changed=ccore/build.py");
+    println!("cargo:rerun-if-changed=ccore/pinned.env");
     let mode = env::var("YES_GRPC_CCORE").unwrap_or_else(|_| "pinned".into());
     println!("cargo:rustc-env=YES_GRPC_CCORE_MODE={mode}");
-    let script = fs::read_to_string("ccore/build.py").expect("ccore/build.py is readable");
-    let pinned = script
+    let pinned = fs::read_to_string("ccore/pinned.env").expect("ccore/pinned.env is readable");
+    let pinned = pinned
         .lines()
-        .find_map(|line| line.strip_prefix("VERSION = \""))
-        .and_then(|rest| rest.strip_suffix('"'))
-        .expect("ccore/build.py has a line VERSION = \"X.Y.Z\"");
+        .find_map(|line| line.strip_prefix("VERSION="))
+        .expect("ccore/pinned.env has a line VERSION=X.Y.Z");
     println!("cargo:rustc-env=YES_GRPC_PINNED_CCORE={pinned}");
     // For the ABI test's `cargo metadata --filter-platform`.
     let target = env::var("TARGET").expect("cargo sets TARGET");

@@ -37,8 +37,16 @@ import tarfile
 import time
 from pathlib import Path
 
-VERSION = "1.85.1"
-SHA256 = "5f530287d5de5f7f66089ead81de44f6787162944dab3922efa65dfdff108a1d"
+
+def _pinned():
+    """ccore/pinned.env's VERSION and SHA256: the one place they are written."""
+    pairs = (line.split("=", 1) for line in (Path(__file__).parent / "pinned.env").read_text()
+             .splitlines() if line.strip() and not line.startswith("#"))
+    values = {key.strip(): value.strip() for key, value in pairs}
+    return values["VERSION"], values["SHA256"]
+
+
+VERSION, SHA256 = _pinned()
 
 # Sources left out (paths relative to the sdist). GRPC_NO_XDS keeps C-core's
 # plugin registry from referring to any of them; the link proves it.
@@ -74,10 +82,12 @@ def say(text, end="\n"):
 
 
 def recipe():
-    """What the prefix is built from (this file: version, hash, sources and
-    flags): after a change to it, the prefix is brought up to date (make
-    recompiles only what changed)."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest() + "\n"
+    """What the prefix is built from (this file and pinned.env: version,
+    hash, sources and flags): after a change to either, the prefix is
+    brought up to date (make recompiles only what changed)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update((Path(__file__).parent / "pinned.env").read_bytes())
+    return digest.hexdigest() + "\n"
 
 
 def fetch():

@@ -2,7 +2,7 @@
 # Measures what the C-core version is worth: the grpcio floor (a bare loop,
 # see benches/compare.rs) on four C-cores, side by side with yes-server and
 # the Java reference, one stream at each message size, both clients:
-#   1.85.1  built by ccore/build.py (yes-server's default build)
+#   pinned  built by ccore/build.py from ccore/pinned.env (the default build)
 #   1.51    Debian's libgrpc (yes-server's platform build)
 #   1.56.2  bundled by grpcio-sys 0.13 (the default until 1.85.1; retired,
 #           measured only: it lacks CVE fixes, docs/security.md)
@@ -14,7 +14,7 @@
 # Prints a table; writes TARGET/pinned/bench-compare/ccores.csv.
 #
 # --pinning instead: one stream of "yes" and of 1 KiB from yes-server, the
-# Java reference, the 1.85.1 floor and the 1.51 floor, each warmed up 5 s,
+# Java reference, the pinned floor and the 1.51 floor, each warmed up 5 s,
 # first as usual, then with the server on CPU 0 and the client on CPU 1
 # (taskset): the per-core figure. About 12 minutes (--quick: about 3).
 # --fuse-filters adds yes-server with C-core's fuse_filters experiment (the

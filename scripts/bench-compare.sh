@@ -3,7 +3,7 @@
 # interop/java/src/yes/reference) and a bare grpcio floor, side by side, and
 # prints a table; writes CSV, JSON and SVG under TARGET/bench-compare.
 # Installs what is missing first. About 12 minutes (--quick: about 4), plus the
-# first release build (YES_GRPC_CCORE picks the C-core, default pinned 1.85.1).
+# first release build (YES_GRPC_CCORE picks the C-core, default the pinned release).
 #
 # --stacks instead: one YesWithFc stream of "yes" and of 1 KiB from yes-server
 # and the Java reference (each warmed up 5 s), read by the Rust and grpc-java

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs cargo against one C-core, each in a target directory of its own so
 # that switching never rebuilds (or, worse, silently reuses) the other:
-#   YES_GRPC_CCORE=pinned  gRPC C-core 1.85.1, built once by ccore/build.py
+#   YES_GRPC_CCORE=pinned  the C-core of ccore/pinned.env, built once by ccore/build.py
 #                          into ~/.cache/yes-grpc (the default)
 #   YES_GRPC_CCORE=system  the platform's C-core found by pkg-config
 #                          (Debian's libgrpc-dev 1.51, or any C-core from

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds yes-server in release mode and runs it;
 # arguments go to yes-server (see --help). The first run builds gRPC C-core
-# 1.85.1 into ~/.cache/yes-grpc (ccore/build.py, with a progress count);
+# (ccore/pinned.env) into ~/.cache/yes-grpc (ccore/build.py, with a progress count);
 # later runs start in seconds. YES_GRPC_CCORE=system links Debian's C-core
 # instead and builds in about a minute.
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every test against both C-cores: the
-# pinned gRPC 1.85.1 (the default; its first build compiles C-core into
+# pinned gRPC release of ccore/pinned.env (the default; its first build compiles C-core into
 # ~/.cache/yes-grpc, see ccore/build.py) first, then Debian's 1.51 (the
 # platform mode). The tests include the grpc-java interop suite
 # (tests/interop_java.rs), which builds the Java client from interop/java

@@ -1,7 +1,7 @@
 //! The gRPC C-core this binary runs on.
 //!
 //! Which C-core a build links is chosen when it is built (`ccore/pkg-config`:
-//! gRPC 1.85.1 by default, or the platform's), and the server's security
+//! the release in `ccore/pinned.env` by default, or the platform's), and the server's security
 //! and speed rest on it; so the binary says which one it got, in
 //! `--version` and in its start-up log line, rather than leaving it to be
 //! inferred from how it was built.

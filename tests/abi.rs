@@ -1,7 +1,7 @@
 //! ABI proof: grpcio-sys's Rust bindings against the C-core actually linked.
 //!
 //! grpcio-sys 0.13 ships bindings that bindgen made from C-core 1.56's
-//! headers, and we link other C-cores (1.85.1 by default, Debian's 1.51 in
+//! headers, and we link other C-cores (ccore/pinned.env's by default, Debian's 1.51 in
 //! platform mode). A type whose layout moved would corrupt memory silently,
 //! so this test states what the Rust side believes (size, alignment and
 //! every field's offset of each C type grpcio passes across the boundary,
