@@ -17,11 +17,11 @@ pub fn decode(peer: &str) -> String {
     let bytes = peer.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
+    let digit = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
-                out.push((hex(hi).unwrap() * 16 + hex(lo).unwrap()) as u8);
+        match (bytes[i], digit(i + 1), digit(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
             (byte, _, _) => {

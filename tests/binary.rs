@@ -127,30 +127,23 @@ fn reuse_port_shares_a_port_between_servers_that_both_serve() {
     let second = ServerProcess::spawn_on(&addr, &args);
     assert_eq!(second.addr, addr);
     let mut servers = [first, second];
-    let started = |server: &mut ServerProcess| {
-        server
-            .drain_log()
-            .iter()
-            .filter(|l| l.contains(" started: reply"))
-            .count()
-    };
-    let env = client_env();
     let mut calls = 0;
     // The kernel picks a server per connection by a hash of its addresses:
     // both are reached within a few connections (all 64 on one: 2^-63).
-    while servers.iter_mut().any(|s| started(s) == 0) {
+    while servers.iter_mut().any(|s| s.started_streams() == 0) {
         assert!(calls < 64, "{calls} connections all reached one server");
-        let channel = ChannelBuilder::new(env.clone())
-            .use_local_subchannel_pool(true)
-            .connect(&addr);
-        let client = yes_grpc::proto::yes_grpc::SayYesClient::new(channel);
+        let client = yes_grpc::proto::yes_grpc::SayYesClient::new(channel_to(&addr, |b| b));
         let mut stream = client.yes_with_fc(&request("shared")).unwrap();
         assert_eq!(read(&mut stream, 1), ["shared"]);
         drop(stream);
         calls += 1;
         // Each call's start is logged by whichever server took it.
         assert!(eventually(|| {
-            servers.iter_mut().map(started).sum::<usize>() == calls
+            servers
+                .iter_mut()
+                .map(ServerProcess::started_streams)
+                .sum::<usize>()
+                == calls
         }));
     }
     for server in &mut servers {

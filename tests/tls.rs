@@ -305,15 +305,12 @@ fn the_binaries_speak_mutual_tls() {
     );
 
     // --tls-cert without --tls-key is a usage error.
-    let half = Command::new(common::process::BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            &certs.arg("server.pem"),
-        ])
-        .output()
-        .unwrap();
+    let half = common::process::run_to_exit(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &certs.arg("server.pem"),
+    ]);
     assert_eq!(half.status.code(), Some(2), "{half:?}");
     assert!(String::from_utf8_lossy(&half.stderr).contains("--tls-key"));
     server.stop();

@@ -110,15 +110,21 @@ impl ServerProcess {
         &self.lines
     }
 
-    /// Streams started minus streams ended, by the log (the server must run
-    /// with `yes_grpc::stream=debug`, which logs starts).
-    pub fn live_streams(&mut self) -> usize {
+    /// Streams started so far, by the log (the server must run with
+    /// `yes_grpc::stream=debug`, which logs starts).
+    pub fn started_streams(&mut self) -> usize {
         let lines = self.drain_log();
-        let started = lines
+        lines
             .iter()
             .filter(|l| l.contains(" started: reply"))
-            .count();
-        let ended = lines.iter().filter(|l| l.contains(" ended: ")).count();
+            .count()
+    }
+
+    /// Streams started minus streams ended, by the log (as
+    /// [`ServerProcess::started_streams`]).
+    pub fn live_streams(&mut self) -> usize {
+        let started = self.started_streams();
+        let ended = self.lines.iter().filter(|l| l.contains(" ended: ")).count();
         started - ended
     }
 
@@ -133,18 +139,8 @@ impl ServerProcess {
     /// Waits for the server to exit; kills it and fails after `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let pid = self.pid();
-        let (done, exited) = mpsc::channel();
-        std::thread::scope(|scope| {
-            let child = &mut self.child;
-            scope.spawn(move || done.send(child.wait().unwrap()));
-            match exited.recv_timeout(limit) {
-                Ok(status) => status,
-                Err(_) => {
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    panic!("yes-server did not exit within {limit:?}");
-                }
-            }
-        })
+        let child = &mut self.child;
+        exit_within(pid, limit, || child.wait().unwrap())
     }
 
     /// SIGTERM, then waits for a clean exit.
@@ -190,15 +186,19 @@ pub fn run_to_exit(args: &[&str]) -> std::process::Output {
         .spawn()
         .unwrap();
     let pid = child.id() as libc::pid_t;
-    let (done, exited) = std::sync::mpsc::channel();
-    std::thread::spawn(move || done.send(child.wait_with_output().unwrap()));
-    exited.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        let output = exited.recv().unwrap();
-        panic!(
-            "yes-server {args:?} is still running; it printed {:?}",
-            String::from_utf8_lossy(&output.stdout)
-        )
+    exit_within(pid, PATIENCE, || child.wait_with_output().unwrap())
+}
+
+/// Runs `wait` (which returns once process `pid` has exited) on a thread of
+/// its own; kills the process and fails if that takes longer than `limit`.
+fn exit_within<T: Send>(pid: libc::pid_t, limit: Duration, wait: impl FnOnce() -> T + Send) -> T {
+    let (done, exited) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(move || done.send(wait()));
+        exited.recv_timeout(limit).unwrap_or_else(|_| {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("yes-server (pid {pid}) did not exit within {limit:?}");
+        })
     })
 }
 
