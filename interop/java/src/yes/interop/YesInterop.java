@@ -3,6 +3,7 @@ package yes.interop;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptors;
+import io.grpc.ClientStreamTracer;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -155,6 +156,10 @@ public final class YesInterop {
     final ClientCall<YesRequest, YesReply> call;
     final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     volatile Status status;
+    /** When the server's trailers reached the transport ({@code System.nanoTime()}), or 0. */
+    volatile long trailersAt;
+    /** When the status was delivered to the listener, after every message before it. */
+    volatile long closedAt;
 
     Call(
         ManagedChannel channel,
@@ -163,7 +168,22 @@ public final class YesInterop {
         Metadata headers,
         YesRequest request,
         boolean autoRequest) {
-      call = channel.newCall(method, options);
+      // The transport sees the trailers as they arrive; the listener sees the status only
+      // after every reply queued before it has been delivered.
+      ClientStreamTracer.Factory tracer =
+          new ClientStreamTracer.Factory() {
+            @Override
+            public ClientStreamTracer newClientStreamTracer(
+                ClientStreamTracer.StreamInfo info, Metadata headers) {
+              return new ClientStreamTracer() {
+                @Override
+                public void inboundTrailers(Metadata trailers) {
+                  trailersAt = System.nanoTime();
+                }
+              };
+            }
+          };
+      call = channel.newCall(method, options.withStreamTracerFactory(tracer));
       call.start(
           new ClientCall.Listener<YesReply>() {
             @Override
@@ -176,6 +196,7 @@ public final class YesInterop {
 
             @Override
             public void onClose(Status closed, Metadata trailers) {
+              closedAt = System.nanoTime();
               status = closed;
               inbox.add(closed);
             }
@@ -568,7 +589,9 @@ public final class YesInterop {
           status.getCode() == Status.Code.UNAVAILABLE,
           "a stream ended with " + status + ", not UNAVAILABLE");
       seen.add(status.getCode() + " (" + status.getDescription() + ")");
-      System.out.println("ended " + System.nanoTime());
+      System.out.println(
+          "ended trailers=" + call.trailersAt + " closed=" + call.closedAt + " drained="
+              + System.nanoTime());
     }
     return "every stream ended with " + seen;
   }
