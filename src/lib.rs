@@ -6,12 +6,15 @@
 //! modules follow one stream's data path:
 //!
 //! * [`codec`]: how requests and replies cross the wire;
-//! * [`stream`]: request -> reply -> producer -> pipe -> pump -> sink;
+//! * [`stream`]: request -> reply -> producer -> pipe -> pump -> sink, with
+//!   [`stream::produce`] and [`stream::pump`];
 //! * [`pipe`]: the byte-counted hand-off between producer and pump;
+//! * [`meter`]: one stream's counters, written by its pump;
 //! * [`end`]: why a stream ended, and a count per reason;
-//! * [`stats`]: live streams and totals;
+//! * [`registry`]: every stream of a server, live figures and totals;
 //! * [`service`]: the service as grpcio registers it;
-//! * [`server`]: the C-core server, health, and graceful shutdown;
+//! * [`server`]: the C-core server, its configuration and health;
+//! * [`shutdown`]: graceful shutdown, step by step;
 //! * [`poller`]: the thread that keeps reading sockets while the queues are busy;
 //! * [`reflection`]: server reflection, answered from the embedded descriptors;
 //! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
@@ -28,15 +31,17 @@ pub mod codec;
 pub mod end;
 pub mod executor;
 pub mod memory;
+pub mod meter;
 pub mod metrics;
 pub mod peer;
 pub mod pipe;
 pub mod poller;
 pub mod proto;
 pub mod reflection;
+pub mod registry;
 pub mod server;
 pub mod service;
-pub mod stats;
+pub mod shutdown;
 pub mod stream;
 pub mod tls;
 

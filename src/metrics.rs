@@ -16,7 +16,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry as Exposition;
 
 use crate::end::Reason;
-use crate::stats::{MethodTotals, Registry};
+use crate::registry::{MethodTotals, Registry};
 
 /// The metrics listener; stops when dropped.
 pub struct MetricsServer {

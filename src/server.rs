@@ -1,24 +1,24 @@
-//! The C-core server: listening, health, and graceful shutdown.
+//! The C-core server: its configuration, listening, and health.
 
 use std::ffi::CString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use grpcio::{
     ChannelBuilder, EnvBuilder, Environment, ResourceQuota, Server, ServerBuilder,
     ServerCredentials,
 };
 use grpcio_health::{HealthService, ServingStatus};
-use log::{info, warn};
+use log::info;
 
 use crate::codec::SERVICE_NAME;
 use crate::executor;
 use crate::metrics::MetricsServer;
 use crate::poller::Poller;
-use crate::stats::Registry;
-use crate::stream::Streams;
+use crate::registry::Registry;
+use crate::stream::Handler;
 use crate::tls::{TlsError, TlsFiles};
 
 /// Everything the server needs to start. `Default` gives the documented
@@ -249,7 +249,7 @@ fn check_free(addr: SocketAddr) -> Result<(), StartError> {
 pub struct YesServer {
     server: Server,
     health: HealthService,
-    streams: Arc<Streams>,
+    handler: Arc<Handler>,
     addr: SocketAddr,
     metrics: Option<MetricsServer>,
     /// Reads the sockets while the completion queues are busy, on C-cores
@@ -288,7 +288,7 @@ impl YesServer {
         health.set_serving_status("", ServingStatus::Serving);
         health.set_serving_status(SERVICE_NAME, ServingStatus::Serving);
 
-        let streams = Arc::new(Streams {
+        let handler = Arc::new(Handler {
             registry: Arc::new(Registry::default()),
             naive_budget: config.naive_budget,
         });
@@ -309,7 +309,7 @@ impl YesServer {
         let args = config.limits.apply(builder)?.build_args();
         let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)
-            .register_service(crate::service::say_yes(streams.clone()))
+            .register_service(crate::service::say_yes(handler.clone()))
             .register_service(grpcio_health::create_health(health.clone()));
         if config.reflection {
             let catalog = Arc::new(crate::reflection::Catalog::served());
@@ -332,7 +332,7 @@ impl YesServer {
         let metrics = match config.metrics_listen {
             None => None,
             Some(at) => {
-                let metrics = MetricsServer::start(at, streams.registry.clone())
+                let metrics = MetricsServer::start(at, handler.registry.clone())
                     .map_err(|e| StartError::Metrics(at, e))?;
                 info!("serving metrics on http://{}/metrics", metrics.local_addr());
                 Some(metrics)
@@ -342,7 +342,7 @@ impl YesServer {
         let poller = Poller::start_if_needed();
         server.start();
         // Started only once the server runs, so a failed start leaves no task.
-        let alive = Arc::downgrade(&streams);
+        let alive = Arc::downgrade(&handler);
         executor::spawn(crate::memory::trim_periodically(move || {
             alive.strong_count() > 0
         }));
@@ -372,7 +372,7 @@ impl YesServer {
         Ok(YesServer {
             server,
             health,
-            streams,
+            handler,
             addr,
             metrics,
             _poller: poller,
@@ -392,37 +392,16 @@ impl YesServer {
 
     /// The server's streams: live figures, totals, why streams ended.
     pub fn registry(&self) -> &Registry {
-        &self.streams.registry
+        &self.handler.registry
     }
 
-    /// Shuts down gracefully: health turns NOT_SERVING, no new call is
-    /// accepted, every open stream ends with `UNAVAILABLE` ("server shutting
-    /// down"), and the server waits at most `grace` for its calls to finish
-    /// before cancelling the rest. Returns whether all finished in time.
+    /// Shuts down gracefully (see [`crate::shutdown`]): health turns
+    /// NOT_SERVING, no new call is accepted, every open stream ends with
+    /// `UNAVAILABLE`, and the server waits at most `grace` for its calls to
+    /// finish before cancelling the rest. Returns whether all finished in
+    /// time.
     pub async fn shutdown(mut self, grace: Duration) -> bool {
-        let deadline = Instant::now() + grace;
-        self.health.shutdown();
-        let done = self.server.shutdown();
-        let ended = self.streams.registry.shut_down();
-        info!(
-            "shutting down: refusing new calls, ended {ended} open streams; \
-             waiting up to {:.1}s for clients",
-            grace.as_secs_f64()
-        );
-        let calls_done = executor::timeout(grace, done).await.is_some();
-        // C-core is done with the calls; let every stream task log its end.
-        let registry = self.streams.registry.clone();
-        let left = deadline.saturating_duration_since(Instant::now());
-        let streams_done = executor::unblock(move || registry.wait_idle(left)).await;
-        if calls_done && streams_done {
-            info!("shut down cleanly");
-            return true;
-        }
-        warn!(
-            "grace period over with {} streams and possibly other calls open: cancelling them",
-            self.streams.registry.active_count()
-        );
-        self.server.cancel_all_calls();
-        false
+        let registry = self.handler.registry.clone();
+        crate::shutdown::drain(&mut self.server, &self.health, registry, grace).await
     }
 }

@@ -10,17 +10,17 @@ use grpcio::{Service, ServiceBuilder};
 
 use crate::codec::Method;
 use crate::codec::{METHOD_YES, METHOD_YES_WITH_FC};
-use crate::stream::{serve, Streams};
+use crate::stream::Handler;
 
-/// Builds the service; every stream it starts is counted in `streams`.
-pub fn say_yes(streams: Arc<Streams>) -> Service {
-    let for_fc = streams.clone();
+/// Builds the service; `handler` serves both methods.
+pub fn say_yes(handler: Arc<Handler>) -> Service {
+    let for_fc = handler.clone();
     ServiceBuilder::new()
         .add_server_streaming_handler(&METHOD_YES, move |ctx, request, sink| {
-            serve(ctx, request, sink, Method::Yes, &streams)
+            handler.serve(ctx, request, sink, Method::Yes)
         })
         .add_server_streaming_handler(&METHOD_YES_WITH_FC, move |ctx, request, sink| {
-            serve(ctx, request, sink, Method::YesWithFc, &for_fc)
+            for_fc.serve(ctx, request, sink, Method::YesWithFc)
         })
         .build()
 }

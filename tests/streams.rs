@@ -10,7 +10,7 @@ use grpcio::RpcStatusCode;
 use common::*;
 use yes_grpc::codec::Encoded;
 use yes_grpc::codec::Method;
-use yes_grpc::stats::PAUSE_THRESHOLD;
+use yes_grpc::meter::PAUSE_THRESHOLD;
 use yes_grpc::stream::fc_limit;
 
 #[test]

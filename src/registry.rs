@@ -1,5 +1,7 @@
-//! What the server knows about its streams: the live ones, why each one
-//! ended, and totals. Tests, the log and the metrics read from here.
+//! Every stream of one server: the live ones, why each one ended, and
+//! totals. The handler registers a stream here before it starts its tasks
+//! and reports its end here; the log, the metrics, shutdown and the tests
+//! read from here. Nothing on a stream's write path goes through it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,13 +11,12 @@ use std::time::{Duration, Instant};
 
 use crate::codec::Method;
 use crate::end::{ByReason, End, Reason};
+use crate::meter::Meter;
 use crate::pipe::Pipe;
 
-/// Writes that wait at least this long on C-core count as paused by flow
-/// control; shorter waits are the completion queue's ordinary turn-around.
-pub const PAUSE_THRESHOLD: Duration = Duration::from_millis(1);
-
-/// One live stream: its hand-off pipe and its counters.
+/// One live stream: who it is, its hand-off pipe, and its counters. The
+/// producer and the pump borrow the pipe and the meter from it; the
+/// registry keeps it to read its figures and to end it at shutdown.
 pub struct Stream {
     /// A number unique within this server's lifetime.
     pub id: u64,
@@ -25,80 +26,26 @@ pub struct Stream {
     pub peer: String,
     /// The hand-off between producer and pump.
     pub pipe: Pipe,
-    started: Instant,
-    messages: AtomicU64,
-    bytes: AtomicU64,
-    paused_ns: AtomicU64,
-    waiting_since_ns: AtomicU64,
+    /// What the pump has written, and how long it waited.
+    pub meter: Meter,
 }
 
 impl Stream {
-    /// The pump gave C-core one more message of `bytes` payload bytes.
-    #[inline]
-    pub fn sent(&self, bytes: usize) {
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// Nanoseconds since the stream started: the clock of its waits.
-    pub fn clock(&self) -> u64 {
-        self.started.elapsed().as_nanos() as u64
-    }
-
-    /// The pump started waiting for C-core to take a write at `now` (a
-    /// [`Stream::clock`] reading).
-    pub fn wait_began(&self, now: u64) {
-        // +1: zero means "not waiting".
-        self.waiting_since_ns.store(now + 1, Ordering::Relaxed);
-    }
-
-    /// C-core took the write (or the stream ended) after the wait began.
-    /// Waits of at least [`PAUSE_THRESHOLD`] count as pauses. Returns the
-    /// clock's reading, so that a wait beginning right after can start
-    /// from it instead of reading the clock again.
-    pub fn wait_ended(&self) -> u64 {
-        let since = self.waiting_since_ns.swap(0, Ordering::Relaxed);
-        let now = self.clock();
-        let waited = waited(since, now);
-        if waited >= PAUSE_THRESHOLD {
-            self.paused_ns
-                .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
-        }
-        now
-    }
-
-    /// The wait under way, if it already counts as a pause.
-    fn pause_under_way(&self) -> Option<Duration> {
-        let since = self.waiting_since_ns.load(Ordering::Relaxed);
-        let ongoing = waited(since, self.clock());
-        (ongoing >= PAUSE_THRESHOLD).then_some(ongoing)
-    }
-
     /// The stream's figures now.
     pub fn snapshot(&self) -> StreamSnapshot {
-        let pause_under_way = self.pause_under_way();
+        let read = self.meter.read();
         StreamSnapshot {
             id: self.id,
             method: self.method,
             peer: self.peer.clone(),
-            messages: self.messages.load(Ordering::Relaxed),
-            bytes: self.bytes.load(Ordering::Relaxed),
+            messages: read.messages,
+            bytes: read.bytes,
             held: self.pipe.held(),
             max_held: self.pipe.max_held(),
-            paused: Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed))
-                + pause_under_way.unwrap_or_default(),
-            paused_now: pause_under_way.is_some(),
-            age: self.started.elapsed(),
+            paused: read.paused,
+            paused_now: read.paused_now,
+            age: read.age,
         }
-    }
-}
-
-/// How long a wait that began at `since` (a `waiting_since_ns` value: zero
-/// for none) has lasted at `now`, both [`Stream::clock`] readings.
-fn waited(since: u64, now: u64) -> Duration {
-    match since {
-        0 => Duration::ZERO,
-        since => Duration::from_nanos(now.saturating_sub(since - 1)),
     }
 }
 
@@ -210,7 +157,7 @@ impl MethodTotals {
 #[derive(Default)]
 pub struct Registry {
     next_id: AtomicU64,
-    shutting_down: AtomicBool,
+    closed: AtomicBool,
     active: Mutex<HashMap<u64, Arc<Stream>>>,
     changes: Mutex<u64>,
     changed: Condvar,
@@ -230,9 +177,10 @@ struct MethodFinished {
     paused: Duration,
 }
 
-/// Returned by [`Registry::open`] once shutdown has begun.
+/// Returned by [`Registry::open`] once the registry is closed: the server
+/// is shutting down.
 #[derive(Debug)]
-pub struct ShuttingDown;
+pub struct Closed;
 
 impl Registry {
     fn active(&self) -> MutexGuard<'_, HashMap<u64, Arc<Stream>>> {
@@ -245,22 +193,18 @@ impl Registry {
         method: Method,
         peer: String,
         low_water: usize,
-    ) -> Result<Arc<Stream>, ShuttingDown> {
+    ) -> Result<Arc<Stream>, Closed> {
         let mut active = self.active();
-        // Checked under the lock, so `shut_down` closes every stream it misses.
-        if self.shutting_down.load(Ordering::Acquire) {
-            return Err(ShuttingDown);
+        // Checked under the lock, so `close` ends every stream it misses.
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Closed);
         }
         let stream = Arc::new(Stream {
             id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
             method,
             peer,
             pipe: Pipe::new(low_water),
-            started: Instant::now(),
-            messages: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            paused_ns: AtomicU64::new(0),
-            waiting_since_ns: AtomicU64::new(0),
+            meter: Meter::start(),
         });
         active.insert(stream.id, stream.clone());
         drop(active);
@@ -341,21 +285,16 @@ impl Registry {
 
     /// Refuses new streams from now on and ends every live one for
     /// shutdown. Returns how many it ended.
-    pub fn shut_down(&self) -> usize {
+    pub fn close(&self) -> usize {
         let streams: Vec<_> = {
             let active = self.active();
-            self.shutting_down.store(true, Ordering::Release);
+            self.closed.store(true, Ordering::Release);
             active.values().cloned().collect()
         };
         streams
             .iter()
             .filter(|s| s.pipe.close(End::Shutdown))
             .count()
-    }
-
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// Blocks until no stream is live, or `limit` passes; says which.
