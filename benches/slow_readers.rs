@@ -20,6 +20,10 @@ use grpcio::{ChannelBuilder, EnvBuilder};
 use yes_grpc::proto::yes::YesRequest;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
+#[path = "../tests/common/listening.rs"]
+mod listening;
+use listening::spawn_listening;
+
 fn rss_kib(pid: u32) -> u64 {
     yes_grpc::memory::resident_kib(pid).unwrap_or(0)
 }
@@ -37,18 +41,12 @@ fn main() {
     let size = args.get(2).copied().unwrap_or(0) as usize;
 
     let binary = std::env::var("YES_SERVER").unwrap_or(env!("CARGO_BIN_EXE_yes-server").into());
-    let mut server = Command::new(binary)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(server_flags)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("yes-server starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let (mut server, addr) = spawn_listening(
+        Command::new(binary)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(server_flags)
+            .stderr(Stdio::piped()),
+    );
     let pid = server.id();
     let idle_rss = rss_kib(pid);
 

@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod h2;
+pub mod listening;
 pub mod metrics;
 pub mod noise;
 pub mod process;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use grpcio::ChannelBuilder;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
+use super::listening::spawn_listening;
 use super::{client_env, PATIENCE};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_yes-server");
@@ -37,20 +38,7 @@ impl ServerProcess {
     /// Starts `command`, which runs yes-server in the foreground (directly,
     /// or in a container), and reads the address it prints.
     pub fn spawn_command(mut command: Command) -> ServerProcess {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix(yes_grpc::server::LISTENING)
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (mut child, addr) = spawn_listening(command.stderr(Stdio::piped()));
         // The log is read on a thread of its own, so waiting for a line can
         // time out instead of hanging.
         let stderr = BufReader::new(child.stderr.take().unwrap());

@@ -1,0 +1,96 @@
+//! yes-server against the sample's grpc-java server (a faithful port in
+//! interop/java), and against a floor: a minimal grpcio loop with no producer
+//! and no stats, just the sink. Same machine, same clients, one run, the
+//! servers alternating.
+//!
+//! `scripts/bench-compare.sh [--quick]` (or `cargo bench --bench compare`
+//! after `interop/java/setup-debian.sh`). Prints a table and writes
+//! `target/bench-compare/{results.csv,results.json,*.svg}`. `--ccores` and
+//! `--pinning` (`scripts/bench-ccores.sh`) measure one stream only, beside
+//! the floors on other C-cores; `--pinning` also with the server and the
+//! client on a core each. `--stacks` (`scripts/bench-compare.sh --stacks`)
+//! measures one stream of `"yes"` and of 1 KiB from yes-server and the Java
+//! reference as read by every client stack of the interop matrix.
+//! `--fuse-filters` adds yes-server with C-core's `fuse_filters` experiment
+//! (and only it) to `--ccores` and `--pinning`, side by side.
+//!
+//! The bench binary plays three roles: the harness (default), the floor
+//! server (`YES_BENCH_ROLE=floor`), and the Rust load client
+//! (`YES_BENCH_ROLE=client`), so that every server and client is a process
+//! of its own and CPU can be read per process from /proc.
+//!
+//! Where to look: `figures.rs` says what is measured, `peers.rs` who runs
+//! it (the servers, the load clients and how they are started), `report.rs`
+//! how the figures are reported, `client.rs` is the Rust load client, and
+//! `../floor/mod.rs` the floor server.
+
+mod client;
+mod figures;
+#[path = "../../tests/common/listening.rs"]
+mod listening;
+mod peers;
+mod report;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    match std::env::var("YES_BENCH_ROLE").as_deref() {
+        Ok("floor") => floor_server(),
+        Ok("client") => client::load_client(),
+        _ => harness(),
+    }
+}
+
+// The floor: a bare grpcio loop (`benches/floor/mod.rs`, shared with the
+// floor built on C-core 1.46).
+#[path = "../floor/mod.rs"]
+mod floor;
+
+fn floor_server() {
+    floor::serve()
+}
+
+/// What every measurement needs: the Java classes and where to write.
+pub struct Setup {
+    pub java_classpath: String,
+    pub out: PathBuf,
+}
+
+/// The harness: builds the Java peers, then runs the figures the flags ask
+/// for (`--ccores`, `--pinning`, `--stacks`, or all of the default run).
+fn harness() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (reps, seconds, slow_seconds) = if quick { (1, 2.0, 15) } else { (3, 5.0, 60) };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
+    let out = target.join("bench-compare");
+    std::fs::create_dir_all(&out).unwrap();
+    let java_out = out.join("java");
+    let built = Command::new("bash")
+        .arg(root.join("interop/java/build.sh"))
+        .arg(&java_out)
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "interop/java/build.sh failed (interop/java/setup-debian.sh?)"
+    );
+    let setup = Setup {
+        java_classpath: std::fs::read_to_string(java_out.join("classpath"))
+            .unwrap()
+            .trim()
+            .to_owned(),
+        out,
+    };
+    if std::env::args().any(|a| a == "--ccores") {
+        return figures::compare_ccores(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--pinning") {
+        return figures::compare_pinning(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--stacks") {
+        return figures::compare_stacks(&setup, reps, seconds);
+    }
+    figures::all(&setup, reps, seconds, slow_seconds);
+}
