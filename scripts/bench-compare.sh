@@ -7,8 +7,8 @@
 #
 # --stacks instead: one YesWithFc stream of "yes" and of 1 KiB from yes-server
 # and the Java reference (each warmed up 5 s), read by the Rust and grpc-java
-# load clients and by the interop matrix's grpc-go, grpc-js, Python grpcio,
-# tonic and C++ grpc++ clients (interop/*/setup.sh builds them); writes stacks.csv.
+# load clients and by every other client stack of the interop matrix
+# (interop/stacks.txt; interop/*/setup.sh builds them); writes stacks.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
@@ -16,11 +16,15 @@ interop/java/setup-debian.sh
 if [[ " $* " == *" --stacks "* ]]; then
   dir=${CARGO_TARGET_DIR:-$PWD/target}/interop
   stacks=""
-  for entry in go=grpc-go node=grpc-js python=python-grpcio tonic=tonic cpp=cpp-grpc++; do
-    folder=${entry%%=*}
+  # fd 3: a setup.sh that reads stdin must not eat the list.
+  while read -r folder name <&3; do
+    case "$folder" in
+      '' | '#'*) continue ;;
+      java) continue ;; # the harness's own grpc-java load client reads for Java
+    esac
     "interop/$folder/setup.sh" "$dir/$folder" >&2
-    stacks+="${stacks:+,}${entry#*=}=$dir/$folder/run"
-  done
+    stacks+="${stacks:+,}$name=$dir/$folder/run"
+  done 3< interop/stacks.txt
   export YES_BENCH_STACKS=$stacks
 fi
 exec scripts/cargo-ccore.sh bench --bench compare -- "$@"

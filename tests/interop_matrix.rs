@@ -23,32 +23,44 @@ use common::process::{log_field, ServerProcess};
 use yes_grpc::codec::Encoded;
 use yes_grpc::stream::fc_limit;
 
-/// The stacks, by folder under `interop/`, with the name the table shows.
-const STACKS: &[(&str, &str)] = &[
-    ("java", "grpc-java"),
-    ("go", "grpc-go"),
-    ("node", "grpc-js"),
-    ("python", "Python grpcio"),
-    ("tonic", "tonic"),
-    ("cpp", "C++ grpc++"),
-];
+/// A stack of the matrix: its folder under `interop/` and the name tables show.
+struct Stack {
+    folder: String,
+    name: String,
+}
 
-/// The cases, in the table's order (`interop/CASES.md` says what each does).
-const CASES: &[&str] = &[
-    "default-reply",
-    "echo",
-    "cancel-then-new-call",
-    "deadline",
-    "unimplemented",
-    "slow-reader",
-    "concurrent",
-    "gzip",
-    "naive-echo",
-    "health",
-    "reflection",
-    "tls",
-    "sigterm",
-];
+/// The stacks, from `interop/stacks.txt`.
+fn stacks() -> Vec<Stack> {
+    let path = root().join("interop/stacks.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (folder, name) = line
+                .split_once(char::is_whitespace)
+                .unwrap_or_else(|| panic!("interop/stacks.txt: {line:?} is not FOLDER NAME"));
+            Stack {
+                folder: folder.to_owned(),
+                name: name.trim().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The cases, in the table's order: the first column of `interop/CASES.md`'s
+/// table, which says what each does and when it passes.
+fn cases() -> Vec<String> {
+    let path = root().join("interop/CASES.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let cases: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(case, _)| case.to_owned()))
+        .collect();
+    assert!(!cases.is_empty(), "interop/CASES.md's table lists no case");
+    cases
+}
 
 /// How long one client may take for one case (each gives up after 30 s).
 const CASE_LIMIT: Duration = Duration::from_secs(90);
@@ -61,7 +73,7 @@ enum Verdict {
 }
 
 struct Client {
-    name: &'static str,
+    name: String,
     version: String,
     run: PathBuf,
 }
@@ -70,8 +82,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds one stack's client with its `setup.sh`.
-fn set_up(folder: &'static str, name: &'static str) -> Result<Client, String> {
+/// Builds one stack's client with its `setup.sh`, and checks that the client
+/// knows exactly the matrix's cases: it names them in its own language and
+/// lists them with `RUN cases`.
+fn set_up(stack: &Stack, cases: &[String]) -> Result<Client, String> {
+    let (folder, name) = (&stack.folder, &stack.name);
     let dir = std::env::var_os("YES_INTEROP_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop"));
@@ -112,10 +127,32 @@ fn set_up(folder: &'static str, name: &'static str) -> Result<Client, String> {
         version.trim(),
         started.elapsed().as_secs_f64()
     );
+    let run = out.join("run");
+    let listed = Command::new(&run)
+        .arg("cases")
+        .output()
+        .map_err(|e| format!("{} cases: {e}", run.display()))?;
+    let mut known: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    known.sort();
+    let mut expected = cases.to_vec();
+    expected.sort();
+    if !listed.status.success() || known != expected {
+        let missing: Vec<_> = expected.iter().filter(|c| !known.contains(c)).collect();
+        let extra: Vec<_> = known.iter().filter(|c| !expected.contains(c)).collect();
+        return Err(format!(
+            "the {name} client's cases are not interop/CASES.md's ({}): missing {missing:?}, \
+             unknown {extra:?}",
+            listed.status
+        ));
+    }
     Ok(Client {
-        name,
+        name: name.clone(),
         version: version.trim().to_owned(),
-        run: out.join("run"),
+        run,
     })
 }
 
@@ -237,6 +274,7 @@ fn parse(case: &str, last: Option<&str>, exited_ok: bool, stderr: &str) -> Verdi
 
 #[test]
 fn every_client_stack_runs_every_case() {
+    let (stacks, cases) = (stacks(), cases());
     let mut results: Vec<(String, Vec<Verdict>)> = Vec::new();
     let mut setup_failures = Vec::new();
     // YES_INTEROP_STACKS=go,tonic runs only those (by folder).
@@ -245,29 +283,29 @@ fn every_client_stack_runs_every_case() {
     // A subset that names no stack (a typo) must not pass by running nothing.
     let unknown: Vec<&str> = only
         .split(',')
-        .filter(|f| !f.is_empty() && !STACKS.iter().any(|(folder, _)| folder == f))
+        .filter(|f| !f.is_empty() && !stacks.iter().any(|s| s.folder == *f))
         .collect();
     assert!(
         unknown.is_empty(),
         "YES_INTEROP_STACKS names no stack {unknown:?}; the stacks are {:?}",
-        STACKS.iter().map(|(folder, _)| *folder).collect::<Vec<_>>()
+        stacks.iter().map(|s| &s.folder).collect::<Vec<_>>()
     );
-    for (folder, name) in STACKS.iter().filter(|(folder, _)| chosen(folder)) {
-        let client = match set_up(folder, name) {
+    for stack in stacks.iter().filter(|s| chosen(&s.folder)) {
+        let client = match set_up(stack, &cases) {
             Ok(client) => client,
             Err(why) => {
-                eprintln!("interop-matrix: {name}: {why}");
-                setup_failures.push(*name);
-                let verdicts = CASES
+                eprintln!("interop-matrix: {}: {why}", stack.name);
+                setup_failures.push(stack.name.clone());
+                let verdicts = cases
                     .iter()
                     .map(|_| Verdict::Fail("the client did not build".into()))
                     .collect();
-                results.push((name.to_string(), verdicts));
+                results.push((stack.name.clone(), verdicts));
                 continue;
             }
         };
         let mut verdicts = Vec::new();
-        for case in CASES {
+        for case in &cases {
             let verdict = run_case(&client, case);
             let (word, detail) = match &verdict {
                 Verdict::Pass(d) => ("PASS", d),
@@ -283,7 +321,7 @@ fn every_client_stack_runs_every_case() {
         results.push((client.version.clone(), verdicts));
     }
 
-    println!("\n{}", table(&results));
+    println!("\n{}", table(&cases, &results));
     let all: Vec<&Verdict> = results.iter().flat_map(|(_, v)| v).collect();
     let passed = all.iter().filter(|v| matches!(v, Verdict::Pass(_))).count();
     let failed = all.iter().filter(|v| matches!(v, Verdict::Fail(_))).count();
@@ -304,9 +342,9 @@ fn every_client_stack_runs_every_case() {
 }
 
 /// The README's table: stacks down, cases across.
-fn table(results: &[(String, Vec<Verdict>)]) -> String {
-    let mut out = format!("| stack | {} |\n", CASES.join(" | "));
-    out += &format!("|---|{}\n", "---|".repeat(CASES.len()));
+fn table(cases: &[String], results: &[(String, Vec<Verdict>)]) -> String {
+    let mut out = format!("| stack | {} |\n", cases.join(" | "));
+    out += &format!("|---|{}\n", "---|".repeat(cases.len()));
     for (stack, verdicts) in results {
         let cells: Vec<&str> = verdicts
             .iter()
@@ -319,4 +357,39 @@ fn table(results: &[(String, Vec<Verdict>)]) -> String {
         out += &format!("| {stack} | {} |\n", cells.join(" | "));
     }
     out
+}
+
+/// The README's table was printed by this test: its columns are the cases
+/// of `interop/CASES.md` in order, and its rows the stacks of
+/// `interop/stacks.txt`, each named as "NAME VERSION".
+#[test]
+fn the_readme_table_has_every_stack_and_case() {
+    let (stacks, cases) = (stacks(), cases());
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let header = format!("| stack | {} |", cases.join(" | "));
+    let at = readme.find(&header).unwrap_or_else(|| {
+        panic!("README.md has no interop table whose header is {header:?}: paste the one the matrix test prints")
+    });
+    let rows: Vec<&str> = readme[at..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    let names: Vec<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        rows.len(),
+        stacks.len(),
+        "README rows {rows:#?} for stacks {names:?}"
+    );
+    for (row, name) in rows.iter().zip(&names) {
+        assert!(
+            row.starts_with(&format!("| {name} ")),
+            "README row {row:?} is not the stack {name:?} (interop/stacks.txt's order)"
+        );
+        assert_eq!(
+            row.matches(" | ").count(),
+            cases.len(),
+            "README row {row:?}"
+        );
+    }
 }

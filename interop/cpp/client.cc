@@ -2,6 +2,7 @@
 // libgrpc++-dev, stubs from protoc's grpc_cpp_plugin), on its synchronous API.
 //
 // Usage: client CASE HOST:PORT   (YES_TLS_CA=ca.pem for the tls case)
+//        client cases            (lists the cases it knows)
 //        client load HOST:PORT BYTES SECONDS   (the benchmark's load: one
 //        YesWithFc stream of BYTES-byte replies read as fast as it comes;
 //        after a second's warm-up prints msgs=N bytes=B seconds=S total=T)
@@ -295,6 +296,10 @@ static void load(const std::string& target, int size, double seconds) {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "cases") {
+    for (const auto& entry : cases()) std::cout << entry.first << "\n";
+    return 0;
+  }
   std::string name = argv[1], target = argv[2];
   if (name == "load") load(target, std::atoi(argv[3]), std::atof(argv[4]));
   auto all = cases();

@@ -2,6 +2,7 @@
 // golang-google-grpc-dev, built in GOPATH mode by setup.sh).
 //
 // Usage: client CASE HOST:PORT   (YES_TLS_CA=ca.pem for the tls case)
+//        client cases            (lists the cases it knows)
 //        client load HOST:PORT BYTES SECONDS   (the benchmark's load: one
 //        YesWithFc stream of BYTES-byte replies read as fast as it comes;
 //        after a second's warm-up prints msgs=N bytes=B seconds=S total=T)
@@ -324,6 +325,12 @@ func load(target string, size int, seconds float64) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "cases" {
+		for name := range cases {
+			fmt.Println(name)
+		}
+		return
+	}
 	name, target := os.Args[1], os.Args[2]
 	if name == "load" {
 		var size int

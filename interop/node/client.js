@@ -2,6 +2,7 @@
 // (@grpc/grpc-js and @grpc/proto-loader from npm, package-lock.json).
 //
 // Usage: node client.js CASE HOST:PORT   (YES_TLS_CA=ca.pem for the tls case)
+//        node client.js cases            (lists the cases it knows)
 //        node client.js load HOST:PORT BYTES SECONDS   (the benchmark's load: one
 //        YesWithFc stream of BYTES-byte replies read as fast as it comes; after
 //        a second's warm-up prints msgs=N bytes=B seconds=S total=T)
@@ -218,6 +219,10 @@ async function load(target, size, seconds) {
 
 async function main() {
   const [name, target] = process.argv.slice(2);
+  if (name === 'cases' && target === undefined) {
+    console.log(Object.keys(cases).join('\n'));
+    return 0;
+  }
   if (name === 'load') {
     return load(target, Number(process.argv[4]), Number(process.argv[5]));
   }

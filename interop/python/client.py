@@ -2,6 +2,7 @@
 its asyncio API (grpc.aio).
 
 Usage: client.py CASE HOST:PORT   (YES_TLS_CA=ca.pem for the tls case)
+       client.py cases            (lists the cases it knows)
        client.py load HOST:PORT BYTES SECONDS   (the benchmark's load: one
        YesWithFc stream of BYTES-byte replies read as fast as it comes; after
        a second's warm-up prints msgs=N bytes=B seconds=S total=T)
@@ -228,6 +229,9 @@ async def main(case, target):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["cases"]:
+        print("\n".join(CASES))
+        sys.exit(0)
     case, target = sys.argv[1], sys.argv[2]
     if case == "load":
         asyncio.run(load(target, int(sys.argv[3]), float(sys.argv[4])))

@@ -1,6 +1,7 @@
 //! The interop matrix's cases (interop/CASES.md) from tonic.
 //!
 //! Usage: yes-interop-tonic CASE HOST:PORT   (YES_TLS_CA=ca.pem for `tls`)
+//!        yes-interop-tonic cases            (lists the cases it knows)
 //!        yes-interop-tonic load HOST:PORT BYTES SECONDS   (the benchmark's
 //!        load: one YesWithFc stream of BYTES-byte replies read as fast as it
 //!        comes; after a second's warm-up prints msgs=N bytes=B seconds=S total=T)
@@ -318,6 +319,10 @@ async fn load(target: &str, size: usize, seconds: f64) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 2 && args[1] == "cases" {
+        CASES.iter().for_each(|case| println!("{case}"));
+        return;
+    }
     let (case, target) = (args[1].as_str(), args[2].as_str());
     if case == "load" {
         return load(target, args[3].parse().unwrap(), args[4].parse().unwrap()).await;

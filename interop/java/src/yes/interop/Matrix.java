@@ -14,52 +14,57 @@ import io.grpc.reflection.v1alpha.ServerReflectionResponse;
 import io.grpc.reflection.v1alpha.ServiceResponse;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import yes.SayYesGrpc;
 
 /**
  * The interop matrix's cases (interop/CASES.md) from grpc-java, one per run: {@code java
- * yes.interop.Matrix CASE HOST:PORT}. Where {@link YesInterop} (the grpc-java suite,
+ * yes.interop.Matrix CASE HOST:PORT}, or {@code cases} to list them. Where {@link YesInterop} (the grpc-java suite,
  * tests/interop_java.rs) has a case that does at least what the matrix asks, it is reused.
  */
 public final class Matrix {
+  /** One case: what it does with a channel, and what it saw. */
+  interface Step {
+    String run(ManagedChannel channel) throws Exception;
+  }
+
+  /** The cases this client knows, by name, in interop/CASES.md's order. */
+  static final Map<String, Step> CASES = new LinkedHashMap<>();
+
+  static {
+    CASES.put("default-reply", YesInterop::defaultReply);
+    CASES.put("echo", YesInterop::echo);
+    CASES.put("cancel-then-new-call", YesInterop::cancelThenNewCall);
+    CASES.put("deadline", YesInterop::deadline);
+    CASES.put("unimplemented", Matrix::unimplemented);
+    CASES.put("slow-reader", Matrix::slowReader);
+    CASES.put("concurrent", Matrix::concurrent);
+    CASES.put("gzip", YesInterop::gzip);
+    CASES.put("naive-echo", YesInterop::naiveEcho);
+    CASES.put("health", Matrix::health);
+    CASES.put("reflection", Matrix::reflection);
+    CASES.put("tls", channel -> YesInterop.defaultReply(channel) + " over TLS");
+    CASES.put("sigterm", Matrix::sigterm);
+  }
+
   public static void main(String[] args) throws Exception {
+    if (args.length == 1 && args[0].equals("cases")) {
+      CASES.keySet().forEach(System.out::println);
+      return;
+    }
     YesInterop.runCase("Matrix", args, (name, channel, target) -> run(name, channel));
   }
 
   static String run(String name, ManagedChannel channel) throws Exception {
-    switch (name) {
-      case "default-reply":
-        return YesInterop.defaultReply(channel);
-      case "echo":
-        return YesInterop.echo(channel);
-      case "cancel-then-new-call":
-        return YesInterop.cancelThenNewCall(channel);
-      case "deadline":
-        return YesInterop.deadline(channel);
-      case "unimplemented":
-        return unimplemented(channel);
-      case "slow-reader":
-        return slowReader(channel);
-      case "concurrent":
-        return concurrent(channel);
-      case "gzip":
-        return YesInterop.gzip(channel);
-      case "naive-echo":
-        return YesInterop.naiveEcho(channel);
-      case "health":
-        return health(channel);
-      case "reflection":
-        return reflection(channel);
-      case "tls":
-        return YesInterop.defaultReply(channel) + " over TLS";
-      case "sigterm":
-        return sigterm(channel);
-      default:
-        throw new UnsupportedOperationException("no such case in this client");
+    Step step = CASES.get(name);
+    if (step == null) {
+      throw new UnsupportedOperationException("no such case in this client");
     }
+    return step.run(channel);
   }
 
   static String unimplemented(ManagedChannel channel) throws Exception {
