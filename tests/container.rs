@@ -214,6 +214,7 @@ fn status_field(pid: u32, field: &str) -> Vec<u64> {
 }
 
 #[test]
+#[ignore = "builds a release image with podman: scripts/test.sh runs it (--release --ignored)"]
 fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
     if std::env::var_os(SKIP).is_some_and(|v| !v.is_empty() && v != "0") {
         eprintln!("container: skipped ({SKIP} is set)");

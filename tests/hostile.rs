@@ -87,13 +87,14 @@ fn describe(frames: &[Frame]) -> String {
         .join(", ")
 }
 
-/// The tests of the fault suite, in a module of their own so that
-/// scripts/test.sh can run them apart (`--skip fault_suite::`) with their
-/// figures shown.
+/// The tests of the fault suite's quick tier. They take minutes and print
+/// figures, so plain `cargo test` lists them as ignored, saying why;
+/// scripts/test.sh runs them alone (`--ignored --nocapture`).
 mod fault_suite {
     use super::*;
 
     #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
     fn garbage_connections_are_closed_and_harm_nobody() {
         let mut scene = Scene::new(&[]);
 
@@ -190,6 +191,7 @@ mod fault_suite {
     }
 
     #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
     fn malformed_calls_get_statuses_and_harm_nobody() {
         let mut scene = Scene::new(&[]);
         let addr = scene.addr();
@@ -251,6 +253,7 @@ mod fault_suite {
     }
 
     #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
     fn a_request_announcing_4_gib_is_cut_off_by_the_memory_quota() {
         let quota = 32 << 20;
         let mut scene = Scene::new(&["--memory-quota", "32MiB"]);
@@ -335,6 +338,7 @@ mod fault_suite {
     }
 
     #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
     fn thousands_of_reset_streams_harm_nobody() {
         let mut scene = Scene::new(&[]);
         let before = scene.server.rss_kib();
@@ -397,6 +401,7 @@ mod fault_suite {
     }
 
     #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
     fn a_client_that_never_reads_is_held_within_bounds() {
         let tier = Tier::from_env();
         let mut scene = Scene::new(&[]);
