@@ -32,6 +32,11 @@ use yes_grpc::{ccore, executor};
 /// SIGINT or SIGTERM shuts down gracefully: no new calls, every open stream
 /// ends with UNAVAILABLE, clients get up to --grace-period to see it, then
 /// the server exits 0. A second signal exits at once (status 128+signal).
+///
+/// Every flag can also be set by the environment variable shown beside it
+/// (YES_SERVER_ and the flag's name, e.g. YES_SERVER_GRACE_PERIOD=30s); a
+/// flag given on the command line wins. Switches take 1/0, true/false,
+/// yes/no or on/off.
 #[derive(Parser, Debug)]
 #[command(name = "yes-server", version, verbatim_doc_comment)]
 struct Args {
@@ -180,8 +185,36 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// known at run time.
 fn parse_args() -> Args {
     let version: &'static str = Box::leak(ccore::version_line().into_boxed_str());
-    let matches = Args::command().version(version).get_matches();
+    let matches = command().version(version).get_matches();
     Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The flags as clap reads them, each also from its environment variable,
+/// so that a systemd `EnvironmentFile=` or a Kubernetes `env:` can configure
+/// the server as well as its command line. `--log-level` keeps the name it
+/// always had, `YES_SERVER_LOG`.
+fn command() -> clap::Command {
+    Args::command().mut_args(|arg| {
+        let Some(long) = arg.get_long() else {
+            return arg;
+        };
+        if arg.get_env().is_some() {
+            return arg;
+        }
+        let name: &'static str = Box::leak(env_name(long).into_boxed_str());
+        let arg = arg.env(name);
+        match arg.get_action() {
+            // A switch from the environment takes 1/0, true/false, yes/no
+            // or on/off; anything else is an error, not silently "on".
+            clap::ArgAction::SetTrue => arg.value_parser(clap::builder::BoolishValueParser::new()),
+            _ => arg,
+        }
+    })
+}
+
+/// The environment variable of the flag `--LONG`.
+fn env_name(long: &str) -> String {
+    format!("YES_SERVER_{}", long.to_uppercase().replace('-', "_"))
 }
 
 fn main() -> ExitCode {
@@ -281,10 +314,27 @@ mod tests {
     /// run the same server.
     #[test]
     fn no_flags_give_the_library_defaults() {
-        let args = Args::try_parse_from(["yes-server"]).unwrap();
+        let matches = command().try_get_matches_from(["yes-server"]).unwrap();
+        let args = Args::from_arg_matches(&matches).unwrap();
         assert_eq!(
             format!("{:?}", config(&args)),
             format!("{:?}", Config::default())
         );
+    }
+
+    /// Every flag has its variable, named after it, so the names can be
+    /// guessed from --help and never drift from the flags.
+    #[test]
+    fn every_flag_has_its_environment_variable() {
+        let command = command();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            let expected = match long {
+                "log-level" => "YES_SERVER_LOG".to_owned(),
+                _ => env_name(long),
+            };
+            assert_eq!(env, Some(expected), "--{long}");
+        }
     }
 }

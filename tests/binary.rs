@@ -12,7 +12,7 @@ use grpcio::{ChannelBuilder, RpcStatusCode};
 use grpcio_health::proto::HealthCheckRequest;
 use grpcio_health::HealthClient;
 
-use common::process::{run_to_exit, ServerProcess, BIN};
+use common::process::{run_command_to_exit, run_to_exit, ServerProcess, BIN};
 use common::*;
 
 fn spawn(args: &[&str]) -> ServerProcess {
@@ -266,4 +266,60 @@ fn the_start_up_line_names_c_core_experiments() {
     let line = without.log_until("serving yes.SayYes on");
     assert!(!line.contains("experiments"), "{line}");
     without.stop();
+}
+
+/// Configured from the environment alone, as a systemd `EnvironmentFile=`
+/// or a Kubernetes `env:` would: the variables take effect, a flag given on
+/// the command line wins over its variable, --help names them, and a switch
+/// set to nonsense is refused, not taken as "on".
+#[test]
+fn every_flag_can_come_from_the_environment() {
+    let env = |command: &mut Command| {
+        command
+            .env("YES_SERVER_LISTEN", "127.0.0.1:0")
+            .env("YES_SERVER_NAIVE_BUDGET", "8MiB")
+            .env("YES_SERVER_REUSE_PORT", "off");
+    };
+    let mut command = Command::new(BIN);
+    env(&mut command);
+    let mut server = ServerProcess::spawn_command(command);
+    let line = server.log_until("serving yes.SayYes on");
+    assert!(line.contains("Yes budget 8388608 bytes"), "{line}");
+    let client = server.client();
+    let mut stream = client.yes_with_fc(&request("env")).unwrap();
+    assert_eq!(read(&mut stream, 3), ["env"; 3]);
+    drop(stream);
+    server.stop();
+
+    let mut command = Command::new(BIN);
+    env(&mut command);
+    command.args(["--naive-budget", "4MiB"]);
+    let mut server = ServerProcess::spawn_command(command);
+    let line = server.log_until("serving yes.SayYes on");
+    assert!(line.contains("Yes budget 4194304 bytes"), "{line}");
+    server.stop();
+
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for variable in [
+        "YES_SERVER_LISTEN",
+        "YES_SERVER_GRACE_PERIOD",
+        "YES_SERVER_LOG",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {variable}=")),
+            "--help omits {variable}:\n{help}"
+        );
+    }
+
+    let mut command = Command::new(BIN);
+    env(&mut command);
+    command.env("YES_SERVER_REUSE_PORT", "maybe");
+    let output = run_command_to_exit(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--reuse-port") && stderr.contains("maybe"),
+        "{stderr}"
+    );
 }

@@ -167,8 +167,14 @@ impl Drop for ServerProcess {
 /// Runs yes-server to its exit; fails (and kills it) if it is still
 /// running after `PATIENCE`, as a server that wrongly started would be.
 pub fn run_to_exit(args: &[&str]) -> std::process::Output {
-    let child = Command::new(BIN)
-        .args(args)
+    let mut command = Command::new(BIN);
+    command.args(args);
+    run_command_to_exit(command)
+}
+
+/// [`run_to_exit`] for a `command` of one's own (environment, arguments).
+pub fn run_command_to_exit(mut command: Command) -> std::process::Output {
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
