@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use futures::StreamExt;
 use log::{error, info, warn};
+use sd_notify::NotifyState;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
@@ -245,6 +246,8 @@ fn main() -> ExitCode {
     };
     println!("{LISTENING}{}", server.local_addr());
     let _ = std::io::stdout().flush();
+    // The port is bound and health says SERVING: a `Type=notify` unit is up.
+    notify_service_manager(&[NotifyState::Ready]);
 
     let grace = args.grace_period;
     executor::block_on(async move {
@@ -252,6 +255,7 @@ fn main() -> ExitCode {
             return;
         };
         info!("received {}: shutting down", signal_name(signal));
+        notify_service_manager(&[NotifyState::Stopping]);
         executor::spawn(async move {
             if let Some(again) = signals.next().await {
                 warn!("received {} again: exiting at once", signal_name(again));
@@ -295,6 +299,15 @@ fn config(args: &Args) -> Config {
             }),
             _ => None,
         },
+    }
+}
+
+/// Tells systemd (when it started us with `NOTIFY_SOCKET`, as a
+/// `Type=notify` unit) that the server is ready or stopping; without the
+/// variable this does nothing.
+fn notify_service_manager(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        warn!("cannot notify the service manager ({states:?}): {e}");
     }
 }
 

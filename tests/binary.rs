@@ -323,3 +323,38 @@ fn every_flag_can_come_from_the_environment() {
         "{stderr}"
     );
 }
+
+/// Under systemd (`Type=notify`), the server says READY=1 once it serves
+/// and STOPPING=1 when the drain begins, on the socket systemd names in
+/// `NOTIFY_SOCKET`; here a datagram socket of the test's stands in for it.
+#[test]
+fn tells_the_service_manager_when_ready_and_when_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = std::env::temp_dir().join(format!("yes-notify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("notify.sock");
+    let _ = std::fs::remove_file(&path);
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    let receive = || {
+        let mut buffer = [0u8; 256];
+        let n = socket.recv(&mut buffer).expect("a notification in time");
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+
+    let mut command = Command::new(BIN);
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NOTIFY_SOCKET", &path);
+    let mut server = ServerProcess::spawn_command(command);
+    assert_eq!(receive().trim(), "READY=1");
+    // Ready means serving: a call succeeds at once.
+    let client = server.client();
+    let mut stream = client.yes_with_fc(&request("ready")).unwrap();
+    assert_eq!(read(&mut stream, 1), ["ready"]);
+    drop(stream);
+    server.signal(libc::SIGTERM);
+    assert_eq!(receive().trim(), "STOPPING=1");
+    assert!(server.wait(PATIENCE).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
