@@ -8,6 +8,7 @@
 //! output fills, the reading side stops asking C-core for messages, the
 //! call's HTTP/2 window closes, and the server's producer pauses.
 
+pub mod health;
 pub mod output;
 
 use std::io::{self, Write};
@@ -20,7 +21,7 @@ use futures::channel::oneshot;
 use futures::future::select;
 use futures::StreamExt;
 use grpcio::{
-    CallOption, ChannelBuilder, ChannelCredentials, ChannelCredentialsBuilder,
+    CallOption, Channel, ChannelBuilder, ChannelCredentials, ChannelCredentialsBuilder,
     CompressionAlgorithms, EnvBuilder, LbPolicy, RpcStatus, RpcStatusCode,
 };
 
@@ -126,6 +127,11 @@ pub fn channel_target(target: &str) -> Result<String, String> {
 /// channel of its own, balancing calls round-robin over the target's
 /// addresses, over TLS if `tls` says so.
 pub fn connect(target: &str, gzip: bool, tls: Option<&ClientTls>) -> Result<SayYesClient, String> {
+    channel(target, gzip, tls).map(SayYesClient::new)
+}
+
+/// The channel of [`connect`], for any service's client.
+pub fn channel(target: &str, gzip: bool, tls: Option<&ClientTls>) -> Result<Channel, String> {
     let env = Arc::new(
         EnvBuilder::new()
             .cq_count(1)
@@ -145,7 +151,7 @@ pub fn connect(target: &str, gzip: bool, tls: Option<&ClientTls>) -> Result<SayY
             builder.set_credentials(tls.credentials()?).connect(target)
         }
     };
-    Ok(SayYesClient::new(channel))
+    Ok(channel)
 }
 
 /// Runs one call and writes its replies to `output` per `options`, until
@@ -244,7 +250,8 @@ pub fn run(
     }
 }
 
-fn status_of(error: grpcio::Error) -> RpcStatus {
+/// The status of a failed call, whatever grpcio calls the failure.
+pub(crate) fn status_of(error: grpcio::Error) -> RpcStatus {
     match error {
         grpcio::Error::RpcFailure(status) => status,
         other => RpcStatus::with_message(RpcStatusCode::UNKNOWN, other.to_string()),

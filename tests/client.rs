@@ -194,3 +194,48 @@ fn round_robin_over_two_servers() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(lines(&output.stdout), ["yes"; 2]);
 }
+
+/// `yes-client --health SERVICE`, what scripts and the image's HEALTHCHECK
+/// run: SERVING prints SERVING and exits 0; a service the server does not
+/// know, and a server that is not there, exit 1 with the status.
+#[test]
+fn health_checks_exit_zero_only_when_serving() {
+    let server = server();
+    for service in ["", "yes.SayYes"] {
+        let output = yes_client(&server, &["--health", service])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{service:?}: {output:?}");
+        assert_eq!(lines(&output.stdout), ["SERVING"], "{service:?}");
+    }
+    let output = yes_client(&server, &["--health", "no.Such"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("yes-client: NOT_FOUND: "), "{stderr}");
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = free.local_addr().unwrap().to_string();
+    drop(free);
+    let output = Command::new(CLIENT)
+        .args(["--target", &nobody, "--health", "", "--deadline", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("yes-client: UNAVAILABLE: ")
+            || stderr.starts_with("yes-client: DEADLINE_EXCEEDED: "),
+        "{stderr}"
+    );
+
+    let output = yes_client(&server, &["--health", "", "-n", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--health with --count: {output:?}"
+    );
+}

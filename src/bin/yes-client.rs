@@ -8,7 +8,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use signal_hook::consts::SIGINT;
 use signal_hook::iterator::Signals;
 
-use yes_grpc::client::{run, ClientTls, Options, Outcome};
+use grpcio::RpcStatus;
+use yes_grpc::client::{health, run, ClientTls, Options, Outcome};
 use yes_grpc::codec::Method;
 
 /// GNU `yes` over gRPC: prints the server's replies, one per line, forever.
@@ -21,7 +22,8 @@ use yes_grpc::codec::Method;
 /// Exit status: 0 after --count replies or when the output is closed (as
 /// with `| head`); 1 when the call fails (the status is printed as
 /// "yes-client: CODE: message"); 2 for bad usage; 3 when writing the output
-/// fails otherwise; 130 on SIGINT.
+/// fails otherwise; 130 on SIGINT. With --health: 0 when SERVING, 1 when
+/// not or when the check fails.
 #[derive(Parser, Debug)]
 #[command(name = "yes-client", version, verbatim_doc_comment)]
 struct Args {
@@ -80,6 +82,13 @@ struct Args {
     /// target's host (e.g. "localhost" when calling 127.0.0.1).
     #[arg(long, value_name = "NAME")]
     tls_server_name: Option<String>,
+
+    /// Instead of streaming, ask the server's grpc.health.v1 whether SERVICE
+    /// is serving ("" for the server as a whole, yes.SayYes for the
+    /// service), print the answer, and exit 0 if it is SERVING. For scripts
+    /// and container health checks; --deadline bounds it (default 5s).
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["words", "count", "stats", "method", "compress"])]
+    health: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -102,6 +111,28 @@ fn main() -> ExitCode {
     let version: &'static str = Box::leak(yes_grpc::ccore::version_line().into_boxed_str());
     let matches = Args::command().version(version).get_matches();
     let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let tls = (args.tls
+        || args.tls_ca.is_some()
+        || args.tls_cert.is_some()
+        || args.tls_server_name.is_some())
+    .then(|| ClientTls {
+        ca: args.tls_ca,
+        identity: args.tls_cert.zip(args.tls_key),
+        server_name: args.tls_server_name,
+    });
+    if let Some(service) = &args.health {
+        return match health::check(&args.target, tls.as_ref(), service, args.deadline) {
+            Ok((serving, name)) => {
+                println!("{name}");
+                if serving {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(status) => failed(&status),
+        };
+    }
     let options = Options {
         target: args.target,
         method: match args.method {
@@ -113,15 +144,7 @@ fn main() -> ExitCode {
         deadline: args.deadline,
         gzip: matches!(args.compress, Some(Compress::Gzip)),
         stats: args.stats,
-        tls: (args.tls
-            || args.tls_ca.is_some()
-            || args.tls_cert.is_some()
-            || args.tls_server_name.is_some())
-        .then(|| ClientTls {
-            ca: args.tls_ca,
-            identity: args.tls_cert.zip(args.tls_key),
-            server_name: args.tls_server_name,
-        }),
+        tls,
     };
 
     let (interrupt, interrupted) = futures::channel::oneshot::channel();
@@ -139,16 +162,19 @@ fn main() -> ExitCode {
     match run(&options, std::io::stdout(), interrupted) {
         Outcome::Done | Outcome::OutputClosed => ExitCode::SUCCESS,
         Outcome::Interrupted => ExitCode::from(130),
-        Outcome::Failed(status) => {
-            // grpcio shows a code as "14-UNAVAILABLE"; users know the name.
-            let code = format!("{:?}", status.code());
-            let name = code.split_once('-').map_or(code.as_str(), |(_, name)| name);
-            eprintln!("yes-client: {name}: {}", status.message());
-            ExitCode::from(1)
-        }
+        Outcome::Failed(status) => failed(&status),
         Outcome::OutputError(e) => {
             eprintln!("yes-client: cannot write the output: {e}");
             ExitCode::from(3)
         }
     }
+}
+
+/// Prints a failed call's status as "yes-client: CODE: message"; exit 1.
+fn failed(status: &RpcStatus) -> ExitCode {
+    // grpcio shows a code as "14-UNAVAILABLE"; users know the name.
+    let code = format!("{:?}", status.code());
+    let name = code.split_once('-').map_or(code.as_str(), |(_, name)| name);
+    eprintln!("yes-client: {name}: {}", status.message());
+    ExitCode::from(1)
 }
