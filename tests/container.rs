@@ -105,7 +105,17 @@ impl Image {
         }
         let tag = format!("localhost/yes-server:test-{}", std::process::id());
         let started = Instant::now();
-        let mut build = podman(&["build", "--quiet", "--network", "host", "--tag", &tag]);
+        // Docker's image format: OCI images have no HEALTHCHECK.
+        let mut build = podman(&[
+            "build",
+            "--quiet",
+            "--format",
+            "docker",
+            "--network",
+            "host",
+            "--tag",
+            &tag,
+        ]);
         build
             .arg("--file")
             .arg(root().join("deploy/Dockerfile"))
@@ -278,13 +288,52 @@ fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
     );
 
     let (replicas, moved) = replicas_hand_over(&image, grace);
+    let healthcheck = image_healthcheck(&image);
     println!(
         "container: image {:.0} MB built in {:.1} s; uid {uid}; health SERVING; streaming ok \
-         (RSS {rss_mib:.1} MiB); SIGTERM -> exit 0 in {} ms; replicas {replicas}, {moved} streams moved",
+         (RSS {rss_mib:.1} MiB); SIGTERM -> exit 0 in {} ms; replicas {replicas}, {moved} streams moved; \
+         HEALTHCHECK {healthcheck}",
         image.bytes as f64 / 1e6,
         image.built_in.as_secs_f64(),
         took.as_millis(),
     );
+}
+
+/// The image's own HEALTHCHECK (for podman and docker, which have no gRPC
+/// probes), run as the image defines it: the container on a network of its
+/// own, with the image's default address, so port 9090 is its own. The
+/// check asks gRPC health through the image's yes-client. Returns podman's
+/// verdict.
+fn image_healthcheck(image: &Image) -> String {
+    let name = format!("yes-grpc-test-{}-health", std::process::id());
+    let mut command = podman(&["run", "--rm", "--name", &name, "--network", "none"]);
+    command.args(["--read-only", "--cap-drop", "all"]).args([
+        "--security-opt",
+        "no-new-privileges",
+        &image.tag,
+    ]);
+    let mut container = Container {
+        name,
+        server: ServerProcess::spawn_command(command),
+    };
+    let configured = run(podman(&[
+        "inspect",
+        "--format",
+        "{{.Config.Healthcheck.Test}}",
+        &container.name,
+    ]));
+    assert!(configured.contains("--health yes.SayYes"), "{configured}");
+    let checked = output(podman(&["healthcheck", "run", &container.name]));
+    let verdict = match &checked {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Err(e) => panic!("the image's HEALTHCHECK failed on a serving server: {e}"),
+    };
+    container.stop(k8s_number("terminationGracePeriodSeconds"));
+    if verdict.is_empty() {
+        "healthy".to_owned()
+    } else {
+        verdict
+    }
 }
 
 /// Three containers behind one round_robin client; the first is stopped

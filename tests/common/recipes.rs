@@ -9,19 +9,31 @@ pub fn read(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The server arguments of the Dockerfile's `CMD ["…", …]`.
+/// The server arguments of the Dockerfile: its `ENV YES_SERVER_…=VALUE`
+/// lines as the flags they stand for (`YES_SERVER_LISTEN` is `--listen`),
+/// then its `CMD ["…", …]`.
 pub fn dockerfile_args() -> Vec<String> {
     let dockerfile = read("deploy/Dockerfile");
+    let mut args = Vec::new();
+    for (name, value) in dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("ENV YES_SERVER_")?.split_once('='))
+    {
+        args.push(format!("--{}", name.to_lowercase().replace('_', "-")));
+        args.push(value.trim().trim_matches('"').to_owned());
+    }
     let cmd = dockerfile
         .lines()
         .find_map(|l| l.strip_prefix("CMD "))
         .expect("a CMD line");
-    cmd.trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split(',')
-        .map(|a| a.trim().trim_matches('"').to_owned())
-        .collect()
+    args.extend(
+        cmd.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|a| a.trim().trim_matches('"').to_owned()),
+    );
+    args
 }
 
 /// The container's `args:` list in the Kubernetes example.
