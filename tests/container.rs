@@ -88,6 +88,8 @@ struct Image {
     tag: String,
     bytes: u64,
     built_in: Duration,
+    /// The build's intermediate stages, left untagged by podman.
+    stages: Vec<String>,
 }
 
 impl Image {
@@ -106,16 +108,9 @@ impl Image {
         let tag = format!("localhost/yes-server:test-{}", std::process::id());
         let started = Instant::now();
         // Docker's image format: OCI images have no HEALTHCHECK.
-        let mut build = podman(&[
-            "build",
-            "--quiet",
-            "--format",
-            "docker",
-            "--network",
-            "host",
-            "--tag",
-            &tag,
-        ]);
+        let mut build = podman(&["build", "--quiet", "--format", "docker"]);
+        build.args(["--network", "host", "--tag", &tag]);
+        let dangling_before = dangling_images();
         build
             .arg("--file")
             .arg(root().join("deploy/Dockerfile"))
@@ -129,17 +124,33 @@ impl Image {
             panic!("container: the image did not build: {e}");
         }
         let bytes = run(podman(&["image", "inspect", "--format", "{{.Size}}", &tag]));
+        // The build's stages stay behind as untagged images: the ones that
+        // were not there before go with the image.
+        let stages = dangling_images()
+            .into_iter()
+            .filter(|id| !dangling_before.contains(id))
+            .collect();
         Image {
             bytes: bytes.parse().unwrap(),
             tag,
             built_in,
+            stages,
         }
     }
+}
+
+/// The ids of the untagged images in podman's storage.
+fn dangling_images() -> Vec<String> {
+    let ids = run(podman(&["images", "--quiet", "--filter", "dangling=true"]));
+    ids.lines().map(str::to_owned).collect()
 }
 
 impl Drop for Image {
     fn drop(&mut self) {
         let _ = podman(&["rmi", "--force", &self.tag]).output();
+        for stage in &self.stages {
+            let _ = podman(&["rmi", stage]).output();
+        }
     }
 }
 

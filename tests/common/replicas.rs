@@ -21,13 +21,26 @@ pub fn round_robin(addrs: &[String]) -> SayYesClient {
     connect(&channel_target(&addrs.join(",")).unwrap(), false, None).unwrap()
 }
 
-/// `count` `YesWithFc` streams of "rr", each opened after the previous one's
-/// first reply.
+/// The replies' size. A stopped replica's streams reach their status only
+/// after the client has read what their windows hold, one message at a
+/// time beside the live replicas' streams; in replies of 8 KiB that is a
+/// few hundred reads per stream, where replies of two bytes made it
+/// hundreds of thousands, more than a busy machine read in 40 s.
+const REPLY_BYTES: usize = 8 * 1024;
+
+/// `count` `YesWithFc` streams of [`REPLY_BYTES`], each opened after the
+/// previous one's first reply.
 pub fn open(client: &SayYesClient, count: usize) -> Vec<Stream> {
+    let message = "r".repeat(REPLY_BYTES);
     (0..count)
         .map(|_| {
-            let mut stream = client.yes_with_fc(&request("rr")).unwrap();
-            assert_eq!(block_on(stream.next()).unwrap().unwrap().message, "rr");
+            let mut stream = client.yes_with_fc(&request(&message)).unwrap();
+            let first = block_on(stream.next()).unwrap().unwrap().message;
+            assert!(
+                first == message,
+                "a reply of {} bytes, not the request's",
+                first.len()
+            );
             stream
         })
         .collect()
@@ -55,8 +68,8 @@ pub fn open_on_every_replica(
     streams
 }
 
-/// Reads every stream (a stream whose client stops reading gets its status
-/// only after its window's worth) until `count` of them have ended with
+/// Reads every stream, in turn (a stream whose client stops reading gets its
+/// status only after its window's worth) until `count` of them have ended with
 /// UNAVAILABLE, which it drops; fails on any other end or after `PATIENCE`
 /// plus `grace`.
 pub fn read_until_unavailable(streams: &mut Vec<Stream>, count: u64, grace: std::time::Duration) {
@@ -69,7 +82,15 @@ pub fn read_until_unavailable(streams: &mut Vec<Stream>, count: u64, grace: std:
         );
         let (item, index, _) = block_on(select_all(streams.iter_mut().map(|s| s.next())));
         match item {
-            Some(Ok(_)) => {}
+            // `select_all` takes the first ready stream in order, and the
+            // live replicas' streams are always ready: the one just read
+            // goes last, so every stream gets its turn and those of the
+            // stopped replica reach their status even when this loop is
+            // slower than the servers (a busy machine starved them).
+            Some(Ok(_)) => {
+                let read = streams.remove(index);
+                streams.push(read);
+            }
             Some(Err(e)) => {
                 assert_eq!(code(&e), RpcStatusCode::UNAVAILABLE, "{e:?}");
                 ended += 1;
