@@ -18,15 +18,15 @@ interop/java/setup-debian.sh
 # Runs `cargo test ARGS` on the current C-core; fails when a test binary it
 # ran passed no test, so a selection that matches nothing cannot pass.
 selected() {
-  local log
+  local log empty=0
   log=$(mktemp)
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test "$@" 2>&1 | tee "$log"
-  if grep -q "^test result: ok\. 0 passed" "$log"; then
+  grep -q "^test result: ok\. 0 passed" "$log" && empty=1
+  rm -f "$log"
+  if [ "$empty" = 1 ]; then
     echo "test.sh: 'cargo test $*' ran a test binary that passed no test" >&2
-    rm -f "$log"
     exit 1
   fi
-  rm -f "$log"
 }
 
 modes=(pinned system)

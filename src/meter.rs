@@ -84,7 +84,8 @@ impl Meter {
     /// The figures now.
     pub fn read(&self) -> Reading {
         let since = self.waiting_since_ns.load(Ordering::Relaxed);
-        let ongoing = waited(since, self.clock());
+        let now = self.clock();
+        let ongoing = waited(since, now);
         let paused_now = ongoing >= PAUSE_THRESHOLD;
         let paused = Duration::from_nanos(self.paused_ns.load(Ordering::Relaxed));
         Reading {
@@ -92,7 +93,7 @@ impl Meter {
             bytes: self.bytes.load(Ordering::Relaxed),
             paused: if paused_now { paused + ongoing } else { paused },
             paused_now,
-            age: self.started.elapsed(),
+            age: Duration::from_nanos(now),
         }
     }
 }

@@ -274,15 +274,15 @@ fn the_start_up_line_names_c_core_experiments() {
 /// set to nonsense is refused, not taken as "on".
 #[test]
 fn every_flag_can_come_from_the_environment() {
-    let env = |command: &mut Command| {
+    let configured = || {
+        let mut command = Command::new(BIN);
         command
             .env("YES_SERVER_LISTEN", "127.0.0.1:0")
             .env("YES_SERVER_NAIVE_BUDGET", "8MiB")
             .env("YES_SERVER_REUSE_PORT", "off");
+        command
     };
-    let mut command = Command::new(BIN);
-    env(&mut command);
-    let mut server = ServerProcess::spawn_command(command);
+    let mut server = ServerProcess::spawn_command(configured());
     let line = server.log_until("serving yes.SayYes on");
     assert!(line.contains("Yes budget 8388608 bytes"), "{line}");
     let client = server.client();
@@ -291,8 +291,7 @@ fn every_flag_can_come_from_the_environment() {
     drop(stream);
     server.stop();
 
-    let mut command = Command::new(BIN);
-    env(&mut command);
+    let mut command = configured();
     command.args(["--naive-budget", "4MiB"]);
     let mut server = ServerProcess::spawn_command(command);
     let line = server.log_until("serving yes.SayYes on");
@@ -312,8 +311,7 @@ fn every_flag_can_come_from_the_environment() {
         );
     }
 
-    let mut command = Command::new(BIN);
-    env(&mut command);
+    let mut command = configured();
     command.env("YES_SERVER_REUSE_PORT", "maybe");
     let output = run_command_to_exit(command);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -107,11 +107,11 @@ impl Image {
         }
         let tag = format!("localhost/yes-server:test-{}", std::process::id());
         let started = Instant::now();
+        let dangling_before = dangling_images();
         // Docker's image format: OCI images have no HEALTHCHECK.
         let mut build = podman(&["build", "--quiet", "--format", "docker"]);
-        build.args(["--network", "host", "--tag", &tag]);
-        let dangling_before = dangling_images();
         build
+            .args(["--network", "host", "--tag", &tag])
             .arg("--file")
             .arg(root().join("deploy/Dockerfile"))
             .args(["--build-arg", &format!("RUNTIME_IMAGE={BASE}")])
@@ -166,18 +166,26 @@ impl Container {
     /// Starts the image the way `deploy/k8s.yaml` runs it: its arguments
     /// (addresses moved to free loopback ports) and its securityContext.
     fn start(image: &Image) -> Container {
+        let mut args = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
+        args.extend(on_loopback(&k8s_args()));
+        Container::run(image, "host", &args)
+    }
+
+    /// Runs the image with the manifest's securityContext (read-only root,
+    /// no capabilities, no new privileges) on `network`, with `args` for
+    /// the server (none: the image's own).
+    fn run(image: &Image, network: &str, args: &[String]) -> Container {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "yes-grpc-test-{}-{}",
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         );
-        let mut command = podman(&["run", "--rm", "--name", &name, "--network", "host"]);
+        let mut command = podman(&["run", "--rm", "--name", &name, "--network", network]);
         command
             .args(["--read-only", "--cap-drop", "all"])
             .args(["--security-opt", "no-new-privileges", &image.tag])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(on_loopback(&k8s_args()));
+            .args(args);
         Container {
             name,
             server: ServerProcess::spawn_command(command),
@@ -316,17 +324,7 @@ fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
 /// check asks gRPC health through the image's yes-client. Returns podman's
 /// verdict.
 fn image_healthcheck(image: &Image) -> String {
-    let name = format!("yes-grpc-test-{}-health", std::process::id());
-    let mut command = podman(&["run", "--rm", "--name", &name, "--network", "none"]);
-    command.args(["--read-only", "--cap-drop", "all"]).args([
-        "--security-opt",
-        "no-new-privileges",
-        &image.tag,
-    ]);
-    let mut container = Container {
-        name,
-        server: ServerProcess::spawn_command(command),
-    };
+    let mut container = Container::run(image, "none", &[]);
     let configured = run(podman(&[
         "inspect",
         "--format",

@@ -75,9 +75,8 @@ fn termination_grace_covers_pre_stop_and_drain() {
 /// target directory) under this test's temporary directory.
 fn k8s_check() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("k8s-check");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new("bash")
-        .arg(root.join("deploy/k8s-check/setup.sh"))
+        .arg(path("deploy/k8s-check/setup.sh"))
         .arg(&out)
         .status()
         .expect("bash runs");
@@ -105,8 +104,7 @@ fn run(tool: &Path, manifest: &Path) -> (Output, String) {
 #[test]
 fn the_kubernetes_manifest_is_valid_and_restricted() {
     let tools = k8s_check();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let manifest = root.join("deploy/k8s.yaml");
+    let manifest = path("deploy/k8s.yaml");
 
     let (output, text) = run(&tools.join("validate"), &manifest);
     assert!(output.status.success(), "kubernetes-validate: {text}");

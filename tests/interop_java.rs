@@ -243,10 +243,9 @@ fn shutdown_while_streaming(java: &Java) -> Result<String, String> {
     let mut server = ServerProcess::spawn(LOG);
     let (mut child, stdout) = start_streaming(java, case, &server.addr)?;
     let signalled = monotonic_nanos();
-    let signalled_at = Instant::now();
     server.signal(libc::SIGTERM);
     let shutting_down = server.log_until("shutting down: refusing new calls");
-    let ended_in = signalled_at.elapsed();
+    let ended_in = Duration::from_nanos(monotonic_nanos() - signalled);
     // The client prints "ended trailers=T closed=C drained=D" as each of its
     // 3 streams gets its status: when the trailers reached its transport,
     // when the listener got the status, when the case read it.

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::certs::Certs;
 use common::process::{log_field, ServerProcess};
+use common::recipes::{path, read};
 use yes_grpc::codec::Encoded;
 use yes_grpc::stream::fc_limit;
 
@@ -31,9 +32,8 @@ struct Stack {
 
 /// The stacks, from `interop/stacks.txt`.
 fn stacks() -> Vec<Stack> {
-    let path = root().join("interop/stacks.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    text.lines()
+    read("interop/stacks.txt")
+        .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|line| {
@@ -51,9 +51,7 @@ fn stacks() -> Vec<Stack> {
 /// The cases, in the table's order: the first column of `interop/CASES.md`'s
 /// table, which says what each does and when it passes.
 fn cases() -> Vec<String> {
-    let path = root().join("interop/CASES.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let cases: Vec<String> = text
+    let cases: Vec<String> = read("interop/CASES.md")
         .lines()
         .filter_map(|line| line.strip_prefix("| `"))
         .filter_map(|rest| rest.split_once('`').map(|(case, _)| case.to_owned()))
@@ -78,10 +76,6 @@ struct Client {
     run: PathBuf,
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Builds one stack's client with its `setup.sh`, and checks that the client
 /// knows exactly the matrix's cases: it names them in its own language and
 /// lists them with `RUN cases`.
@@ -94,7 +88,7 @@ fn set_up(stack: &Stack, cases: &[String]) -> Result<Client, String> {
     let started = Instant::now();
     let mut setup = Command::new("bash");
     setup
-        .arg(root().join("interop").join(folder).join("setup.sh"))
+        .arg(path(&format!("interop/{folder}/setup.sh")))
         .arg(&out);
     // What cargo set for this test (its own variables, the library path,
     // .cargo/config.toml's [env]) would make the tonic client's cargo see a
@@ -366,7 +360,7 @@ fn table(cases: &[String], results: &[(String, Vec<Verdict>)]) -> String {
 #[test]
 fn the_readme_table_has_every_stack_and_case() {
     let (stacks, cases) = (stacks(), cases());
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = read("README.md");
     let header = format!("| stack | {} |", cases.join(" | "));
     let at = readme.find(&header).unwrap_or_else(|| {
         panic!("README.md has no interop table whose header is {header:?}: paste the one the matrix test prints")

@@ -1,11 +1,17 @@
-//! What `deploy/Dockerfile` and `deploy/k8s.yaml` say, read the simple way
-//! their tests need (not general Dockerfile or YAML parsers).
+//! What the repository's files say (`deploy/Dockerfile`, `deploy/k8s.yaml`,
+//! the interop lists), read the simple way their tests need (not general
+//! Dockerfile or YAML parsers).
 
 use std::path::PathBuf;
 
+/// Where a file of the repository is.
+pub fn path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
 /// A file of the repository.
-pub fn read(path: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
+pub fn read(relative: &str) -> String {
+    let path = path(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
