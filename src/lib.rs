@@ -23,9 +23,11 @@
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
 //! * [`ccore`]: which gRPC C-core the binary runs on;
-//! * [`client`]: `yes-client`, GNU `yes` over gRPC.
+//! * [`client`]: `yes-client`, GNU `yes` over gRPC;
+//! * [`cli`]: both command lines, for the binaries and the packaging.
 
 pub mod ccore;
+pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod end;

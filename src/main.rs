@@ -1,227 +1,22 @@
 //! `yes-server`: parses flags, starts the server, waits for a signal.
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches, Parser};
 use futures::StreamExt;
 use log::{error, info, warn};
 use sd_notify::NotifyState;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
-use yes_grpc::server::{default_completion_queues, Config, Limits, YesServer, LISTENING};
-use yes_grpc::tls::TlsFiles;
-use yes_grpc::{ccore, executor};
-
-/// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
-///
-/// Yes streams the request's message (or "yes") forever without waiting
-/// for the client, and is ended with RESOURCE_EXHAUSTED once it holds more
-/// than --naive-budget bytes for a client that reads too slowly. YesWithFc
-/// streams it forever, paused by HTTP/2 flow control whenever the client's
-/// window is full. grpc.health.v1.Health reports SERVING for "" and
-/// "yes.SayYes" until shutdown begins. Server reflection (v1 and v1alpha)
-/// lists and describes the four services served (yes.SayYes,
-/// grpc.health.v1.Health and both reflection services) to grpcurl,
-/// `evans -r` and the like.
-///
-/// SIGINT or SIGTERM shuts down gracefully: no new calls, every open stream
-/// ends with UNAVAILABLE, clients get up to --grace-period to see it, then
-/// the server exits 0. A second signal exits at once (status 128+signal).
-///
-/// Every flag can also be set by the environment variable shown beside it
-/// (YES_SERVER_ and the flag's name, e.g. YES_SERVER_GRACE_PERIOD=30s); a
-/// flag given on the command line wins. Switches take 1/0, true/false,
-/// yes/no or on/off.
-#[derive(Parser, Debug)]
-#[command(name = "yes-server", version, verbatim_doc_comment)]
-struct Args {
-    /// Address to listen on, as IP:PORT (IPv6 in brackets, e.g. `[::]:9090`).
-    /// Port 0 picks a free port; the bound address is printed on stdout as
-    /// "yes-server listening on ADDR".
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
-    listen: SocketAddr,
-
-    /// Share --listen's port with other processes started with this flag:
-    /// the kernel spreads new connections over them (SO_REUSEPORT), a way to
-    /// run several servers on one port. Without it a port another process
-    /// holds is refused (exit 1), so a forgotten old server cannot silently
-    /// take a share of the clients.
-    #[arg(long)]
-    reuse_port: bool,
-
-    /// Most bytes a Yes stream may hold unsent before it is ended with
-    /// RESOURCE_EXHAUSTED (e.g. 64MiB, 512KiB, 1000000).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
-    naive_budget: usize,
-
-    /// How long clients get to receive their UNAVAILABLE status on
-    /// shutdown before the remaining calls are cancelled (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    grace_period: Duration,
-
-    /// Completion queues, each polled by its own C-core thread that also
-    /// runs the streams' pumps. (On C-cores before 1.85 one more thread,
-    /// yes-poll-0, only reads the sockets.) [default: one per core]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    completion_queues: Option<u16>,
-
-    /// Largest request accepted; larger ones get RESOURCE_EXHAUSTED from
-    /// C-core.
-    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
-    max_request_bytes: usize,
-
-    /// Bytes of replies C-core gathers per stream before writing them to the
-    /// socket (C-core's default). At most 1,024 replies wait in it whatever
-    /// their size, as each costs C-core about 64 bytes; smaller holds less
-    /// per stalled client and slows replies of 1 KiB and more.
-    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]
-    http2_write_buffer: usize,
-
-    /// Most concurrent streams one connection may open; further calls wait
-    /// in the client until a stream ends.
-    #[arg(long, value_name = "N", default_value_t = yes_grpc::server::DEFAULT_MAX_CONCURRENT_STREAMS)]
-    max_concurrent_streams: u32,
-
-    /// How often to ping a connection to check that it is alive.
-    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
-    keepalive_time: Duration,
-
-    /// How long a keepalive ping may go unanswered before the connection is
-    /// closed (its streams end as cancelled).
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
-    keepalive_timeout: Duration,
-
-    /// Close a connection that has had no stream for this long. [default:
-    /// never]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    max_connection_idle: Option<Duration>,
-
-    /// Close connections this old (with GOAWAY, so clients reconnect and
-    /// rebalance across replicas). [default: never]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    max_connection_age: Option<Duration>,
-
-    /// After --max-connection-age, how long open streams may go on before
-    /// the connection is closed under them. [default: until they end]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    max_connection_age_grace: Option<Duration>,
-
-    /// Memory C-core may use for its buffers (a C-core resource quota), or
-    /// "unlimited". Under its pressure C-core resets streams
-    /// (ENHANCE_YOUR_CALM), not always the offender's. Before C-core 1.85 it
-    /// is what stops a client that announces a huge request and trickles it
-    /// in (those C-cores buffer a request whole before they check
-    /// --max-request-bytes; 1.85 refuses it at once).
-    #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_quota)]
-    memory_quota: Quota,
-
-    /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT): streams
-    /// live and ended by method and reason, messages, bytes, seconds paused
-    /// by flow control, naive-budget failures, memory. [default: off]
-    #[arg(long, value_name = "ADDR")]
-    metrics_listen: Option<SocketAddr>,
-
-    /// Serve TLS with this PEM certificate chain (leaf first). Needs
-    /// --tls-key. The files are read again when they change on disk, so new
-    /// connections pick up a renewed certificate without a restart.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-
-    /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-
-    /// Mutual TLS: clients must present a certificate issued by a CA in this
-    /// PEM file, or the handshake fails; the log names each stream's client
-    /// by its certificate. Needs --tls-cert and --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_client_ca: Option<PathBuf>,
-
-    /// Do not serve server reflection (grpc.reflection.v1 and v1alpha, which
-    /// grpcurl and `evans -r` use to discover the services).
-    #[arg(long)]
-    no_reflection: bool,
-
-    /// Log filter: error, warn, info, debug or trace, optionally per module
-    /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
-    /// logs one line when it ends.
-    #[arg(
-        long,
-        value_name = "FILTER",
-        env = "YES_SERVER_LOG",
-        default_value = "info"
-    )]
-    log_level: String,
-}
-
-fn parse_size(text: &str) -> Result<usize, String> {
-    let size = bytesize::ByteSize::from_str(text)
-        .map_err(|e| format!("{e} (try 64MiB, 512KiB or a number of bytes)"))?;
-    usize::try_from(size.as_u64()).map_err(|_| format!("{text} is too large"))
-}
-
-/// A memory quota; `None` is "unlimited". (A field of type `Option` would
-/// make clap treat the flag as optional instead.)
-#[derive(Clone, Copy, Debug)]
-struct Quota(Option<usize>);
-
-fn parse_quota(text: &str) -> Result<Quota, String> {
-    match text {
-        "unlimited" => Ok(Quota(None)),
-        _ => parse_size(text).map(|bytes| Quota(Some(bytes))),
-    }
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{e} (try 10s, 500ms or 2m)"))
-}
-
-/// Parses the command line; `--version` names the C-core too, which is only
-/// known at run time.
-fn parse_args() -> Args {
-    let version: &'static str = Box::leak(ccore::version_line().into_boxed_str());
-    let matches = command().version(version).get_matches();
-    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-}
-
-/// The flags as clap reads them, each also from its environment variable,
-/// so that a systemd `EnvironmentFile=` or a Kubernetes `env:` can configure
-/// the server as well as its command line. `--log-level` keeps the name it
-/// always had, `YES_SERVER_LOG`.
-fn command() -> clap::Command {
-    Args::command().mut_args(|arg| {
-        let Some(long) = arg.get_long() else {
-            return arg;
-        };
-        if arg.get_env().is_some() {
-            return arg;
-        }
-        let name: &'static str = Box::leak(env_name(long).into_boxed_str());
-        let arg = arg.env(name);
-        match arg.get_action() {
-            // A switch from the environment takes 1/0, true/false, yes/no
-            // or on/off; anything else is an error, not silently "on".
-            clap::ArgAction::SetTrue => arg.value_parser(clap::builder::BoolishValueParser::new()),
-            _ => arg,
-        }
-    })
-}
-
-/// The environment variable of the flag `--LONG`.
-fn env_name(long: &str) -> String {
-    format!("YES_SERVER_{}", long.to_uppercase().replace('-', "_"))
-}
+use yes_grpc::server::{YesServer, LISTENING};
+use yes_grpc::{ccore, cli, executor};
 
 fn main() -> ExitCode {
-    let args = parse_args();
+    let args = cli::server::parse();
     env_logger::Builder::new()
-        .parse_filters(&args.log_level)
+        .parse_filters(args.log_filter())
         .format_timestamp_millis()
         .init();
     ccore::route_logs();
@@ -236,7 +31,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let config = config(&args);
+    let config = args.config();
     let server = match YesServer::start(&config) {
         Ok(server) => server,
         Err(e) => {
@@ -249,13 +44,13 @@ fn main() -> ExitCode {
     // The port is bound and health says SERVING: a `Type=notify` unit is up.
     notify_service_manager(&[NotifyState::Ready]);
 
-    let grace = args.grace_period;
+    let grace = args.grace_period();
     executor::block_on(async move {
         let Some(signal) = signals.next().await else {
             return;
         };
         info!("received {}: shutting down", signal_name(signal));
-        notify_service_manager(&[NotifyState::Stopping]);
+        notify_service_manager(&[NotifyState::Stopping, stop_timeout(grace)]);
         executor::spawn(async move {
             if let Some(again) = signals.next().await {
                 warn!("received {} again: exiting at once", signal_name(again));
@@ -267,41 +62,6 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The server's configuration from the flags. Their defaults, written for
-/// clap as text, must be [`Config::default`]'s: a unit test below holds them
-/// together.
-fn config(args: &Args) -> Config {
-    Config {
-        listen: args.listen,
-        reuse_port: args.reuse_port,
-        naive_budget: args.naive_budget,
-        completion_queues: args
-            .completion_queues
-            .map_or_else(default_completion_queues, usize::from),
-        max_request_bytes: args.max_request_bytes,
-        write_buffer_bytes: args.http2_write_buffer,
-        limits: Limits {
-            max_concurrent_streams: args.max_concurrent_streams,
-            keepalive_time: args.keepalive_time,
-            keepalive_timeout: args.keepalive_timeout,
-            max_connection_idle: args.max_connection_idle,
-            max_connection_age: args.max_connection_age,
-            max_connection_age_grace: args.max_connection_age_grace,
-            memory_quota: args.memory_quota.0,
-        },
-        metrics_listen: args.metrics_listen,
-        reflection: !args.no_reflection,
-        tls: match (args.tls_cert.clone(), args.tls_key.clone()) {
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert,
-                key,
-                client_ca: args.tls_client_ca.clone(),
-            }),
-            _ => None,
-        },
-    }
-}
-
 /// Tells systemd (when it started us with `NOTIFY_SOCKET`, as a
 /// `Type=notify` unit) that the server is ready or stopping; without the
 /// variable this does nothing.
@@ -311,43 +71,18 @@ fn notify_service_manager(states: &[NotifyState]) {
     }
 }
 
+/// Asks systemd for the stop time the drain needs (the grace period and a
+/// margin for cancelling what is left), so that a unit's `TimeoutStopSec`
+/// never cuts a longer `--grace-period` short with SIGKILL.
+fn stop_timeout(grace: Duration) -> NotifyState<'static> {
+    let needed = grace + Duration::from_secs(5);
+    NotifyState::ExtendTimeoutUsec(u32::try_from(needed.as_micros()).unwrap_or(u32::MAX))
+}
+
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
         _ => "a signal",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The binary and the in-process tests (which use `Config::default()`)
-    /// run the same server.
-    #[test]
-    fn no_flags_give_the_library_defaults() {
-        let matches = command().try_get_matches_from(["yes-server"]).unwrap();
-        let args = Args::from_arg_matches(&matches).unwrap();
-        assert_eq!(
-            format!("{:?}", config(&args)),
-            format!("{:?}", Config::default())
-        );
-    }
-
-    /// Every flag has its variable, named after it, so the names can be
-    /// guessed from --help and never drift from the flags.
-    #[test]
-    fn every_flag_has_its_environment_variable() {
-        let command = command();
-        for arg in command.get_arguments() {
-            let Some(long) = arg.get_long() else { continue };
-            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
-            let expected = match long {
-                "log-level" => "YES_SERVER_LOG".to_owned(),
-                _ => env_name(long),
-            };
-            assert_eq!(env, Some(expected), "--{long}");
-        }
     }
 }

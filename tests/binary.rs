@@ -323,7 +323,8 @@ fn every_flag_can_come_from_the_environment() {
 }
 
 /// Under systemd (`Type=notify`), the server says READY=1 once it serves
-/// and STOPPING=1 when the drain begins, on the socket systemd names in
+/// and STOPPING=1 when the drain begins, with the stop time the drain needs
+/// (its grace period and 5 s), on the socket systemd names in
 /// `NOTIFY_SOCKET`; here a datagram socket of the test's stands in for it.
 #[test]
 fn tells_the_service_manager_when_ready_and_when_stopping() {
@@ -342,7 +343,7 @@ fn tells_the_service_manager_when_ready_and_when_stopping() {
 
     let mut command = Command::new(BIN);
     command
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--grace-period", "70s"])
         .env("NOTIFY_SOCKET", &path);
     let mut server = ServerProcess::spawn_command(command);
     assert_eq!(receive().trim(), "READY=1");
@@ -352,7 +353,10 @@ fn tells_the_service_manager_when_ready_and_when_stopping() {
     assert_eq!(read(&mut stream, 1), ["ready"]);
     drop(stream);
     server.signal(libc::SIGTERM);
-    assert_eq!(receive().trim(), "STOPPING=1");
+    assert_eq!(
+        receive().lines().collect::<Vec<_>>(),
+        ["STOPPING=1", "EXTEND_TIMEOUT_USEC=75000000"]
+    );
     assert!(server.wait(PATIENCE).success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
