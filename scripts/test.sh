@@ -9,6 +9,9 @@
 # with podman from the release binaries and runs it, on the default C-core;
 # deploy/podman/setup.sh installs podman and makes its Debian base.
 # YES_GRPC_SKIP_CONTAINER=1 skips it, on machines that cannot run containers.
+# The systemd test (tests/systemd.rs) builds the Debian package and runs it
+# under systemd in a container (deploy/systemd/test-setup.sh prepares it);
+# YES_GRPC_SKIP_SYSTEMD=1 skips it.
 # YES_GRPC_CCORE=pinned or =system runs only that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,5 +55,10 @@ for mode in "${modes[@]}"; do
       deploy/podman/setup.sh
     fi
     selected --release --test container -- --ignored --nocapture
+    # The Debian package under systemd ("deb:" line; docs/hosts.md).
+    if [ -z "${YES_GRPC_SKIP_SYSTEMD:-}" ] || [ "$YES_GRPC_SKIP_SYSTEMD" = 0 ]; then
+      deploy/systemd/test-setup.sh
+    fi
+    selected --release --test systemd -- --ignored --nocapture
   fi
 done

@@ -14,8 +14,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,9 @@ use grpcio_health::proto::{HealthCheckRequest, ServingStatus};
 use grpcio_health::HealthClient;
 
 use common::metrics::metric;
+use common::podman::{output, podman, run, skipped};
 use common::process::{ServerProcess, BIN};
-use common::recipes::{k8s_args, k8s_grpc_probes, k8s_number, on_loopback};
+use common::recipes::{k8s_args, k8s_grpc_probes, k8s_number, on_loopback, path};
 use common::replicas::{open, open_on_every_replica, read_until_unavailable, round_robin};
 use common::*;
 use yes_grpc::proto::yes_grpc::SayYesClient;
@@ -33,45 +33,6 @@ use yes_grpc::proto::yes_grpc::SayYesClient;
 const SKIP: &str = "YES_GRPC_SKIP_CONTAINER";
 const BASE: &str = "localhost/yes-grpc-base:bookworm";
 const SETUP: &str = "deploy/podman/setup.sh";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `podman ARGS` with the repository's settings (`deploy/podman/containers.conf`).
-fn podman(args: &[&str]) -> Command {
-    let mut command = Command::new("podman");
-    command
-        .env(
-            "CONTAINERS_CONF",
-            root().join("deploy/podman/containers.conf"),
-        )
-        .args(args);
-    command
-}
-
-fn output(mut command: Command) -> Result<Output, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{command:?} did not start: {e}"))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-        Err(format!(
-            "{command:?} failed ({}): {}",
-            output.status,
-            last.unwrap_or("no message")
-        ))
-    }
-}
-
-/// Runs `command`; its standard output, trimmed.
-fn run(command: Command) -> String {
-    let out = output(command).unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// Whether podman can run a container here; the one line that says why not.
 fn podman_works() -> Result<(), String> {
@@ -113,7 +74,7 @@ impl Image {
         build
             .args(["--network", "host", "--tag", &tag])
             .arg("--file")
-            .arg(root().join("deploy/Dockerfile"))
+            .arg(path("deploy/Dockerfile"))
             .args(["--build-arg", &format!("RUNTIME_IMAGE={BASE}")])
             .args(["--build-arg", "BINARIES=prebuilt"])
             .arg(&context);
@@ -245,7 +206,7 @@ fn status_field(pid: u32, field: &str) -> Vec<u64> {
 #[test]
 #[ignore = "builds a release image with podman: scripts/test.sh runs it (--release --ignored)"]
 fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
-    if std::env::var_os(SKIP).is_some_and(|v| !v.is_empty() && v != "0") {
+    if skipped(SKIP) {
         eprintln!("container: skipped ({SKIP} is set)");
         return;
     }
@@ -285,10 +246,11 @@ fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
     }
     let metrics = one.server.metrics_addr();
     let client = one.client();
-    let mut flowing = client.yes_with_fc(&request("container ✓")).unwrap();
-    assert!(read(&mut flowing, 2_000).iter().all(|m| m == "container ✓"));
-    let mut paused = client.yes_with_fc(&request("slow")).unwrap();
-    assert_eq!(read(&mut paused, 1), ["slow"]);
+    let (fast, slow) = (large_message("container ✓"), large_message("slow"));
+    let mut flowing = client.yes_with_fc(&request(&fast)).unwrap();
+    assert!(read(&mut flowing, 2_000).iter().all(|m| *m == fast));
+    let mut paused = client.yes_with_fc(&request(&slow)).unwrap();
+    assert_eq!(read(&mut paused, 1), [slow]);
     assert!(
         eventually(|| metric(metrics, "yes_paused_streams{method=\"YesWithFc\"}") >= 1.0),
         "a stream whose client stopped reading was never paused"

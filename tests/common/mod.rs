@@ -7,6 +7,7 @@ pub mod h2;
 pub mod listening;
 pub mod metrics;
 pub mod noise;
+pub mod podman;
 pub mod process;
 pub mod recipes;
 pub mod replicas;
@@ -96,6 +97,20 @@ pub fn read(stream: &mut ClientSStreamReceiver<YesReply>, n: usize) -> Vec<Strin
             None => panic!("reply {i}: the stream ended"),
         })
         .collect()
+}
+
+/// The size of [`large_message`].
+pub const LARGE_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// `tag` padded with dots to 8 KiB, the message (and so the reply) of a
+/// stream whose status a test awaits after its client stopped reading. The
+/// client sees the status only after it has read what the stream's window
+/// holds, one message per read: in replies of 8 KiB that is a few hundred
+/// reads, where replies of a few bytes make it hundreds of thousands, more
+/// than a busy machine reads in the [`PATIENCE`] a test gives it.
+pub fn large_message(tag: &str) -> String {
+    assert!(tag.len() <= LARGE_MESSAGE_BYTES);
+    format!("{tag}{}", ".".repeat(LARGE_MESSAGE_BYTES - tag.len()))
 }
 
 /// Reads until the stream fails; returns how many replies came and the error.

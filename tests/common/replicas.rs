@@ -12,7 +12,7 @@ use yes_grpc::client::{channel_target, connect};
 use yes_grpc::proto::yes::YesReply;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
-use super::{code, request, PATIENCE};
+use super::{code, large_message, request, PATIENCE};
 
 pub type Stream = ClientSStreamReceiver<YesReply>;
 
@@ -21,17 +21,11 @@ pub fn round_robin(addrs: &[String]) -> SayYesClient {
     connect(&channel_target(&addrs.join(",")).unwrap(), false, None).unwrap()
 }
 
-/// The replies' size. A stopped replica's streams reach their status only
-/// after the client has read what their windows hold, one message at a
-/// time beside the live replicas' streams; in replies of 8 KiB that is a
-/// few hundred reads per stream, where replies of two bytes made it
-/// hundreds of thousands, more than a busy machine read in 40 s.
-const REPLY_BYTES: usize = 8 * 1024;
-
-/// `count` `YesWithFc` streams of [`REPLY_BYTES`], each opened after the
-/// previous one's first reply.
+/// `count` `YesWithFc` streams of [`large_message`]s (a stopped replica's
+/// streams are read to their status beside the live ones), each opened
+/// after the previous one's first reply.
 pub fn open(client: &SayYesClient, count: usize) -> Vec<Stream> {
-    let message = "r".repeat(REPLY_BYTES);
+    let message = large_message("r");
     (0..count)
         .map(|_| {
             let mut stream = client.yes_with_fc(&request(&message)).unwrap();
