@@ -8,6 +8,7 @@
 #                          1.51 up whose grpc.pc is on PKG_CONFIG_PATH)
 # Target directories: ${CARGO_TARGET_DIR:-target}/pinned and .../system.
 # Usage: scripts/cargo-ccore.sh CARGO-ARGS...
+#        scripts/cargo-ccore.sh --print-target-dir
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -22,5 +23,14 @@ case "$mode" in
   *) echo "YES_GRPC_CCORE must be pinned or system, not '$mode'" >&2; exit 2 ;;
 esac
 export YES_GRPC_CCORE=$mode
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/$mode"
+# YES_GRPC_TARGET_DIR, when set, is the target directory exactly: this
+# script sets it for what it runs, so a script that a test runs (as
+# tests/systemd.rs runs scripts/package-deb.sh) builds where the test was
+# built instead of in a directory below it.
+export CARGO_TARGET_DIR=${YES_GRPC_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/$mode}
+export YES_GRPC_TARGET_DIR=$CARGO_TARGET_DIR
+if [ "${1:-}" = --print-target-dir ]; then
+  echo "$CARGO_TARGET_DIR"
+  exit 0
+fi
 exec cargo "$@"

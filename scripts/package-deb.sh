@@ -12,10 +12,8 @@
 #
 # cargo-deb, at the version below, is installed on first use under
 # ~/.cache/yes-grpc/tools (or YES_GRPC_CACHE), out of the way of any other.
-# Usage: scripts/package-deb.sh [--no-build TARGET_DIR]
-#   --no-build: package what cargo already built in TARGET_DIR (release/
-#   yes-server, yes-client and examples/package_assets), as tests/systemd.rs
-#   does with the binaries its `cargo test --release` built.
+# YES_GRPC_TARGET_DIR names the exact target directory (tests/systemd.rs
+# packages the binaries it tests that way; scripts/cargo-ccore.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo_deb_version=3.8.0
@@ -30,13 +28,9 @@ if [ ! -x "$tools/bin/cargo-deb" ]; then
   cargo install --quiet --locked --version "$cargo_deb_version" --root "$tools" cargo-deb
 fi
 
-if [ "${1:-}" = --no-build ]; then
-  target=${2:?--no-build needs the target directory}
-else
-  export YES_GRPC_CCORE=${YES_GRPC_CCORE:-pinned}
-  target=${CARGO_TARGET_DIR:-$root/target}/$YES_GRPC_CCORE
-  "$root/scripts/cargo-ccore.sh" build --release --locked --bins --example package_assets
-fi
+export YES_GRPC_CCORE=${YES_GRPC_CCORE:-pinned}
+target=$("$root/scripts/cargo-ccore.sh" --print-target-dir)
+"$root/scripts/cargo-ccore.sh" build --release --locked --bins --example package_assets
 assets=$target/release/package
 rm -rf "$assets"
 "$target/release/examples/package_assets" "$assets"

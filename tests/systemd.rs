@@ -56,10 +56,11 @@ struct Package {
 
 impl Package {
     fn build() -> Package {
-        // BIN is TARGET/release/yes-server; the example is built beside it.
+        // The binaries under test: BIN is TARGET/release/yes-server. The
+        // script's cargo build finds them built and adds the generator.
         let target = Path::new(BIN).parent().unwrap().parent().unwrap();
         let mut script = Command::new(path("scripts/package-deb.sh"));
-        script.arg("--no-build").arg(target);
+        script.env("YES_GRPC_TARGET_DIR", target);
         let printed = run(script);
         let path = PathBuf::from(printed.lines().last().unwrap());
         let bytes = std::fs::metadata(&path).unwrap().len();
