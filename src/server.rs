@@ -84,12 +84,33 @@ pub struct Limits {
     /// refuses such a request at once); on any C-core it bounds C-core's
     /// buffers.
     pub memory_quota: Option<usize>,
+    /// Most connections the server keeps at once; C-core closes any more
+    /// as soon as it accepts them, so a flood of connections cannot take
+    /// every file descriptor and the memory each costs. `None`: no limit.
+    /// Needs C-core 1.63 or later ([`MAX_CONNECTIONS_CORE`]).
+    pub max_connections: Option<u32>,
+    /// How long a new connection may take from accept to the client's
+    /// HTTP/2 settings, through the TLS handshake if any, before C-core
+    /// closes it: what a client that connects and never speaks can hold.
+    pub handshake_timeout: Duration,
 }
 
 /// The default memory quota for C-core's buffers: far above what streaming
 /// needs (about 100 KiB per slow stream), low enough that a client
 /// announcing a 4 GiB request is cut off long before the host suffers.
 pub const DEFAULT_MEMORY_QUOTA: usize = 512 << 20;
+
+/// The default handshake timeout. A client on the far side of the world
+/// over TLS needs two or three round trips (well under a second; a few
+/// seconds with lost packets resent); C-core's own default of 120 s lets a
+/// client that connects and never speaks hold its connection 12 times as
+/// long as this.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// C-core's own major version from which `grpc.max_allowed_incoming_connections`
+/// exists: 40, gRPC 1.63 (1.51 lacks it; older C-cores ignore channel
+/// arguments they do not know, so a limit there would silently not be one).
+pub const MAX_CONNECTIONS_CORE: u32 = 40;
 
 /// The default most concurrent streams per connection.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1024;
@@ -104,6 +125,8 @@ impl Default for Limits {
             max_connection_age: None,
             max_connection_age_grace: None,
             memory_quota: Some(DEFAULT_MEMORY_QUOTA),
+            max_connections: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -118,6 +141,10 @@ impl Limits {
             .keepalive_time(self.keepalive_time)
             .keepalive_timeout(self.keepalive_timeout);
         for (name, value) in [
+            (
+                "grpc.server_handshake_timeout_ms",
+                Some(self.handshake_timeout),
+            ),
             ("grpc.max_connection_idle_ms", self.max_connection_idle),
             ("grpc.max_connection_age_ms", self.max_connection_age),
             (
@@ -132,6 +159,19 @@ impl Limits {
                 let key = CString::new(name).expect("no NUL in a constant");
                 builder = builder.raw_cfg_int(key, millis);
             }
+        }
+        if let Some(max) = self.max_connections {
+            if crate::ccore::major() < MAX_CONNECTIONS_CORE {
+                return Err(StartError::Config(format!(
+                    "a connection limit (--max-connections) needs gRPC C-core 1.63 or later; \
+                     this server runs on {}, which would ignore it",
+                    crate::ccore::describe()
+                )));
+            }
+            let max = i32::try_from(max)
+                .map_err(|_| StartError::Config(format!("{max} connections is too many")))?;
+            let key = CString::new("grpc.max_allowed_incoming_connections").expect("no NUL");
+            builder = builder.raw_cfg_int(key, max);
         }
         if let Some(bytes) = self.memory_quota {
             let quota = ResourceQuota::new(Some("yes-server")).resize_memory(bytes);

@@ -360,3 +360,37 @@ fn tells_the_service_manager_when_ready_and_when_stopping() {
     assert!(server.wait(PATIENCE).success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's tables of flags name every flag of both binaries, and no
+/// flag that does not exist: the table is written by hand beside `--help`.
+#[test]
+fn the_readme_tables_name_every_flag() {
+    let readme = common::recipes::read("README.md");
+    let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `-")).collect();
+    let mut flags = Vec::new();
+    for command in yes_grpc::cli::commands() {
+        let name = command.get_name().to_owned();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let flag = format!("--{long}");
+            assert!(
+                rows.iter().any(|row| row
+                    .split('`')
+                    .any(|cell| cell.split([' ', ',']).any(|word| word == flag))),
+                "README.md has no row for {name} {flag}"
+            );
+            flags.push(flag);
+        }
+    }
+    for row in rows {
+        let first = row.split('`').nth(1).unwrap();
+        let flag = first
+            .split([' ', ','])
+            .find(|w| w.starts_with("--"))
+            .unwrap();
+        assert!(
+            flags.iter().any(|f| f == flag),
+            "README.md: {flag} is no flag"
+        );
+    }
+}

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::process::{ServerProcess, BIN};
+use common::process::{run_to_exit, ServerProcess, BIN};
 use common::recipes::*;
 
 fn flags(args: &[String]) -> Vec<&str> {
@@ -37,11 +37,22 @@ fn every_flag_in_the_recipes_exists() {
 }
 
 /// The server starts with each recipe's arguments (addresses moved to free
-/// loopback ports) and drains cleanly.
+/// loopback ports) and drains cleanly. The images run the pinned C-core; on
+/// one without a connection limit the server must refuse
+/// `--max-connections` (exit 1, saying why), and starts without it.
 #[test]
 fn the_server_starts_with_the_recipes_arguments() {
     for args in [dockerfile_args(), k8s_args()] {
-        let local = on_loopback(&args);
+        let mut local = on_loopback(&args);
+        if yes_grpc::ccore::major() < yes_grpc::server::MAX_CONNECTIONS_CORE {
+            if let Some(at) = local.iter().position(|a| a == "--max-connections") {
+                let refused = run_to_exit(&local.iter().map(String::as_str).collect::<Vec<_>>());
+                let stderr = String::from_utf8_lossy(&refused.stderr);
+                assert_eq!(refused.status.code(), Some(1), "{stderr}");
+                assert!(stderr.contains("needs gRPC C-core 1.63"), "{stderr}");
+                local.drain(at..at + 2);
+            }
+        }
         let args: Vec<&str> = local.iter().map(String::as_str).collect();
         let mut server = ServerProcess::spawn(&args);
         let client = server.client();

@@ -113,6 +113,19 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_quota)]
     memory_quota: Quota,
 
+    /// Most connections to keep at once; more are closed as soon as they are
+    /// accepted (the client sees UNAVAILABLE and retries), until one
+    /// closes. Needs gRPC C-core 1.63 or later: on an older one the server
+    /// refuses to start with it. [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+    max_connections: Option<u32>,
+
+    /// How long a new connection may take to complete its handshake (TCP
+    /// accepted to the client's HTTP/2 settings, through TLS) before it is
+    /// closed, so clients that connect and never speak cannot pile up.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    handshake_timeout: Duration,
+
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT): streams
     /// live and ended by method and reason, messages, bytes, seconds paused
     /// by flow control, naive-budget failures, memory. [default: off]
@@ -220,6 +233,8 @@ impl Args {
                 max_connection_age: self.max_connection_age,
                 max_connection_age_grace: self.max_connection_age_grace,
                 memory_quota: self.memory_quota.0,
+                max_connections: self.max_connections,
+                handshake_timeout: self.handshake_timeout,
             },
             metrics_listen: self.metrics_listen,
             reflection: !self.no_reflection,
