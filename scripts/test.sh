@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 interop/java/setup-debian.sh
+deploy/prometheus/setup.sh
 
 # Runs `cargo test ARGS` on the current C-core; fails when a test binary it
 # ran passed no test, so a selection that matches nothing cannot pass.

@@ -57,13 +57,25 @@ impl Drop for MetricsServer {
 fn serve(http: &tiny_http::Server, exposition: &Exposition) {
     for request in http.incoming_requests() {
         let response = if request.url() == "/metrics" {
+            let accept = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Accept"))
+                .map(|h| h.value.as_str());
+            let format = Format::negotiate(accept);
             let mut body = String::new();
             match prometheus_client::encoding::text::encode(&mut body, exposition) {
-                Ok(()) => tiny_http::Response::from_string(body).with_header(
-                    "Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"
-                        .parse::<tiny_http::Header>()
-                        .expect("a valid header"),
-                ),
+                Ok(()) => {
+                    if let Format::Classic = format {
+                        body = classic(&body);
+                    }
+                    tiny_http::Response::from_string(body).with_header(
+                        format
+                            .header()
+                            .parse::<tiny_http::Header>()
+                            .expect("a valid header"),
+                    )
+                }
                 Err(e) => tiny_http::Response::from_string(format!("cannot encode: {e}"))
                     .with_status_code(500),
             }
@@ -74,6 +86,73 @@ fn serve(http: &tiny_http::Server, exposition: &Exposition) {
             log::debug!("metrics: cannot answer a scrape: {e}");
         }
     }
+}
+
+/// The text formats a scraper may ask for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Format {
+    OpenMetrics,
+    /// Prometheus's format before OpenMetrics (`text/plain; version=0.0.4`),
+    /// which scrapers older than Prometheus 2.5 and some agents still ask
+    /// for alone.
+    Classic,
+}
+
+impl Format {
+    /// OpenMetrics, unless the scraper accepts the classic format and not
+    /// OpenMetrics (Prometheus asks for both, preferring OpenMetrics).
+    fn negotiate(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("text/plain") && !a.contains("application/openmetrics-text") => {
+                Format::Classic
+            }
+            _ => Format::OpenMetrics,
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => {
+                "Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"
+            }
+            Format::Classic => "Content-Type: text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// The classic text format of an OpenMetrics exposition: the same samples,
+/// without `# EOF` and `# UNIT`, and with a counter's `# HELP` and `# TYPE`
+/// naming its samples (`x_total`) rather than its family (`x`).
+fn classic(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let comment = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|kind| Some((kind, line.strip_prefix(kind)?)));
+        match comment {
+            Some((kind, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                text.push_str(&format!("{kind}{name}{suffix} {tail}\n"));
+            }
+            None => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    text
 }
 
 /// Reads the registry at each scrape.
@@ -174,5 +253,33 @@ impl Collector for StreamCollector {
             gauge.metric_type(),
         )?)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_gets_openmetrics_and_old_scrapers_the_classic_format() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                          version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(Some(prometheus)), Format::OpenMetrics);
+        assert_eq!(Format::negotiate(None), Format::OpenMetrics);
+        assert_eq!(
+            Format::negotiate(Some("text/plain;version=0.0.4")),
+            Format::Classic
+        );
+    }
+
+    #[test]
+    fn the_classic_format_names_counters_by_their_samples() {
+        let openmetrics = "# HELP a_total_ish Gauge.\n# TYPE a_total_ish gauge\na_total_ish 1\n\
+                           # HELP b Streams.\n# TYPE b counter\nb_total{m=\"x\"} 2\n# EOF\n";
+        assert_eq!(
+            classic(openmetrics),
+            "# HELP a_total_ish Gauge.\n# TYPE a_total_ish gauge\na_total_ish 1\n\
+             # HELP b_total Streams.\n# TYPE b_total counter\nb_total{m=\"x\"} 2\n"
+        );
     }
 }

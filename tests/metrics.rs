@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::metrics::{metric, sample, scrape};
+use common::metrics::{metric, sample, scrape, scrape_accepting};
 use common::*;
 
 #[test]
@@ -94,5 +94,45 @@ fn naive_budget_failures_are_counted() {
             "yes_streams_ended_total{method=\"Yes\",reason=\"budget_exceeded\"}"
         ),
         1.0
+    );
+}
+
+/// A scraper that asks only for Prometheus's classic text format gets it,
+/// and promtool's linter finds nothing wrong in it.
+#[test]
+fn old_scrapers_get_the_classic_text_format() {
+    use std::io::Write;
+    let server = server_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let client = client(&server);
+    let mut stream = client.yes_with_fc(&request("classic")).unwrap();
+    read(&mut stream, 100);
+    let addr = server.metrics_addr().unwrap();
+    let (head, body) = scrape_accepting(addr, "/metrics", "text/plain;version=0.0.4");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    assert!(!body.contains("# EOF"), "{body}");
+    assert!(
+        body.contains("# TYPE yes_messages_sent_total counter"),
+        "{body}"
+    );
+    assert!(sample(&body, "yes_messages_sent_total{method=\"YesWithFc\"}") >= 100.0);
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (deploy/prometheus/setup.sh installs it)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let lint = promtool.wait_with_output().unwrap();
+    assert!(
+        lint.status.success(),
+        "promtool check metrics: {}{}\n{body}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
     );
 }

@@ -7,9 +7,18 @@ use super::PATIENCE;
 
 /// One scrape, over plain HTTP/1.0: the response's head and body.
 pub fn scrape(addr: SocketAddr, path: &str) -> (String, String) {
+    scrape_accepting(addr, path, "*/*")
+}
+
+/// One scrape asking for the formats in `accept` (an `Accept` header).
+pub fn scrape_accepting(addr: SocketAddr, path: &str, accept: &str) -> (String, String) {
     let mut socket = TcpStream::connect(addr).unwrap();
     socket.set_read_timeout(Some(PATIENCE)).unwrap();
-    write!(socket, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    write!(
+        socket,
+        "GET {path} HTTP/1.0\r\nHost: localhost\r\nAccept: {accept}\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     socket.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
