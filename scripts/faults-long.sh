@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 export YES_FAULTS_TIER=long
-scripts/cargo-ccore.sh test --release --test faults --test hostile -- --ignored --nocapture --test-threads 1
+scripts/cargo-ccore.sh test --release --test faults --test hostile --test connections -- --ignored --nocapture --test-threads 1

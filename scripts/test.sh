@@ -42,7 +42,7 @@ for mode in "${modes[@]}"; do
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test
   # The fault suite's quick tier, showing its figures ("faults:" and
   # "hostile:" lines); scripts/faults-long.sh runs the long tier.
-  selected --test faults --test hostile -- --ignored --nocapture
+  selected --test faults --test hostile --test connections -- --ignored --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   selected --test interop_java -- --ignored --nocapture
   # The default C-core only: the interop matrix (a client per gRPC stack,

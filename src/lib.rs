@@ -20,6 +20,7 @@
 //! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
 //! * [`peer`]: a client's address as the log writes it;
 //! * [`memory`]: returning freed memory to the system;
+//! * [`open_files`]: the open-files limit, which bounds the connections;
 //! * [`metrics`]: Prometheus metrics over HTTP;
 //! * [`executor`]: the one seam to the async executor;
 //! * [`ccore`]: which gRPC C-core the binary runs on;
@@ -35,6 +36,7 @@ pub mod executor;
 pub mod memory;
 pub mod meter;
 pub mod metrics;
+pub mod open_files;
 pub mod peer;
 pub mod pipe;
 pub mod poller;

@@ -11,7 +11,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
 use yes_grpc::server::{YesServer, LISTENING};
-use yes_grpc::{ccore, cli, executor};
+use yes_grpc::{ccore, cli, executor, open_files};
 
 fn main() -> ExitCode {
     let args = cli::server::parse();
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     };
 
     let config = args.config();
+    open_files_limit(config.limits.max_connections);
     let server = match YesServer::start(&config) {
         Ok(server) => server,
         Err(e) => {
@@ -68,6 +69,34 @@ fn main() -> ExitCode {
 fn notify_service_manager(states: &[NotifyState]) {
     if let Err(e) = sd_notify::notify(false, states) {
         warn!("cannot notify the service manager ({states:?}): {e}");
+    }
+}
+
+/// Raises the open-files limit as far as allowed, and warns when
+/// `--max-connections` is more than it lets the server hold.
+fn open_files_limit(max_connections: Option<u32>) {
+    let limit = match open_files::raise() {
+        Ok((limit, Some(before))) => {
+            info!("open files: limit raised from {before} to {limit}");
+            limit
+        }
+        Ok((limit, None)) => limit,
+        Err(e) => {
+            warn!("open files: cannot read or raise the limit: {e}");
+            return;
+        }
+    };
+    let room = limit.saturating_sub(open_files::RESERVED);
+    match max_connections {
+        Some(max) if u64::from(max) > room => warn!(
+            "--max-connections {max} is more than the open-files limit ({limit}) lets the server \
+             hold (about {room}): raise it (ulimit -n, LimitNOFILE=)"
+        ),
+        None if room < 10_000 => info!(
+            "open files: limit {limit}, about {room} connections at most; raise it for more \
+             (ulimit -n, LimitNOFILE=)"
+        ),
+        _ => {}
     }
 }
 

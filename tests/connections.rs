@@ -1,0 +1,282 @@
+//! Floods of connections (issue 21), against the real binary over loopback:
+//! thousands of idle HTTP/2 connections, thousands of TCP connections that
+//! never speak, and connections opened and closed as fast as the client
+//! can (the class of CVE-2023-4785, where a flood stopped a C-core server
+//! from accepting). A bystander `YesWithFc` stream is measured before and
+//! during each, and a new client must be served at once afterwards. Each
+//! test prints a `connections:` line with its figures and tier; the quick
+//! tier runs in CI, the long one (full counts) in scripts/faults-long.sh.
+
+mod common;
+
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use futures::StreamExt;
+
+use common::h2::{RawConnection, SETTINGS};
+use common::process::ServerProcess;
+use common::tier::Tier;
+use common::*;
+
+/// The flood tests measure RSS and rates, so they run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A stream read as fast as this client can, on a connection of its own,
+/// counting its replies.
+struct Bystander {
+    count: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Bystander {
+    fn start(server: &ServerProcess) -> Bystander {
+        let client = server.client();
+        let mut stream = client.yes_with_fc(&request("bystander")).unwrap();
+        assert_eq!(read(&mut stream, 10), ["bystander"; 10]);
+        let count = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counting, stopping) = (count.clone(), stop.clone());
+        let reader = std::thread::spawn(move || {
+            let _client = client;
+            while !stopping.load(Ordering::Relaxed) {
+                match block_on(stream.next()) {
+                    Some(Ok(_)) => counting.fetch_add(1, Ordering::Relaxed),
+                    other => panic!("the bystander's stream ended: {other:?}"),
+                };
+            }
+        });
+        Bystander {
+            count,
+            stop,
+            reader: Some(reader),
+        }
+    }
+
+    /// Replies a second over the next `window` (a measurement, not a wait
+    /// for anything).
+    fn rate(&self, window: Duration) -> f64 {
+        let before = self.count.load(Ordering::Relaxed);
+        std::thread::sleep(window);
+        (self.count.load(Ordering::Relaxed) - before) as f64 / window.as_secs_f64()
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            if !std::thread::panicking() {
+                reader.join().unwrap();
+            }
+        }
+    }
+}
+
+/// A new client's first reply, and how long it took.
+fn new_client_served(server: &ServerProcess) -> Duration {
+    let started = Instant::now();
+    let client = server.client();
+    let mut stream = client
+        .yes_with_fc_opt(&request("new"), with_timeout(PATIENCE))
+        .unwrap();
+    assert_eq!(read(&mut stream, 1), ["new"]);
+    started.elapsed()
+}
+
+mod fault_suite {
+    use super::*;
+
+    /// Idle HTTP/2 connections (preface and SETTINGS sent, the server's
+    /// SETTINGS acknowledged, then nothing): what each costs, and that they
+    /// slow nobody down.
+    #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
+    fn idle_http2_connections_cost_little_and_harm_nobody() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let count = tier.pick(2_000, 10_000);
+        let server = ServerProcess::spawn(&[]);
+        let bystander = Bystander::start(&server);
+        let before = bystander.rate(Duration::from_secs(1));
+        let rss_before = server.rss_kib();
+
+        let mut idle = Vec::with_capacity(count);
+        let opening = Instant::now();
+        for i in 0..count {
+            let mut connection = RawConnection::open(&server.addr, &[]);
+            let (frames, closed) = connection.read_until(PATIENCE, |f| f.kind == SETTINGS);
+            assert!(
+                !closed && frames.iter().any(|f| f.kind == SETTINGS),
+                "idle connection {i} was refused"
+            );
+            idle.push(connection);
+        }
+        let opened_in = opening.elapsed();
+        let rss_held = server.rss_kib();
+        let during = bystander.rate(Duration::from_secs(1));
+        let first_reply = new_client_served(&server);
+        // Still open: none of them was closed under us.
+        for connection in &mut idle {
+            let (_, closed) = connection.read_until(Duration::from_millis(1), |_| false);
+            assert!(!closed, "the server closed an idle connection");
+        }
+        let per_connection = (rss_held.saturating_sub(rss_before)) as f64 / count as f64;
+        println!(
+            "connections ({tier:?} tier): {count} idle HTTP/2 connections opened in {:.1} s; \
+             RSS {rss_before} KiB -> {rss_held} KiB, {per_connection:.1} KiB each; bystander \
+             {during:.0} msgs/s ({before:.0} before); a new client's first reply in {} ms",
+            opened_in.as_secs_f64(),
+            first_reply.as_millis()
+        );
+        assert!(
+            during >= before * 0.3,
+            "the bystander slowed from {before:.0} to {during:.0} msgs/s"
+        );
+        assert!(first_reply < Duration::from_secs(2), "{first_reply:?}");
+    }
+
+    /// TCP connections that never send the preface are closed at the
+    /// handshake timeout, and what they held is reused, not leaked: a
+    /// second round leaves the server no bigger than the first did. (The
+    /// allocator keeps much of it for reuse rather than handing it back:
+    /// docs/design.md, "Known limits".)
+    #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
+    fn silent_connections_are_dropped_at_the_handshake_timeout() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let count = tier.pick(2_000, 5_000);
+        let timeout = Duration::from_secs(2);
+        let server = ServerProcess::spawn(&["--handshake-timeout", "2s"]);
+        let bystander = Bystander::start(&server);
+        let before = bystander.rate(Duration::from_secs(1));
+        let rss_before = server.rss_kib();
+
+        let mut rounds = Vec::new();
+        for _ in 0..2 {
+            let opened = Instant::now();
+            let mut silent: Vec<RawConnection> = (0..count)
+                .map(|_| RawConnection::connect(&server.addr))
+                .collect();
+            let held = server.rss_kib();
+            let during = bystander.rate(Duration::from_secs(1));
+            // Every one is closed by the server, none long after the
+            // timeout (counted from the last one opened).
+            let deadline = timeout * 3 + opened.elapsed();
+            for connection in &mut silent {
+                let left = deadline.saturating_sub(opened.elapsed());
+                let (_, closed) = connection.read_to_close(left.max(Duration::from_millis(1)));
+                assert!(closed, "a silent connection outlived the handshake timeout");
+            }
+            let all_closed = opened.elapsed();
+            drop(silent);
+            // What stays once the server has trimmed its heap: the least
+            // RSS over one trim period and a second (a measurement window).
+            let settled = (0..(yes_grpc::memory::TRIM_EVERY.as_millis() / 100 + 10))
+                .map(|_| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    server.rss_kib()
+                })
+                .min()
+                .unwrap();
+            rounds.push((held, settled, during, all_closed));
+        }
+        let first_reply = new_client_served(&server);
+        let [(held, first, during, all_closed), (_, second, _, _)] = rounds[..] else {
+            unreachable!()
+        };
+        println!(
+            "connections ({tier:?} tier): {count} silent TCP connections, all closed by the \
+             server {:.1} s after the first opened (--handshake-timeout 2s); RSS {rss_before} KiB \
+             -> {held} KiB held -> {first} KiB after, {second} KiB after a second round; \
+             bystander {during:.0} msgs/s ({before:.0} before); a new client's first reply in \
+             {} ms",
+            all_closed.as_secs_f64(),
+            first_reply.as_millis()
+        );
+        assert!(
+            during >= before * 0.3,
+            "the bystander slowed from {before:.0} to {during:.0} msgs/s"
+        );
+        let round_cost = held.saturating_sub(rss_before);
+        assert!(
+            second <= first + round_cost / 2,
+            "RSS grew from {first} KiB to {second} KiB in a second round of {count}"
+        );
+    }
+
+    /// Connections opened and closed as fast as four threads can, some
+    /// right after the preface: the server keeps accepting and serving.
+    #[test]
+    #[ignore = "the fault suite's quick tier: scripts/test.sh runs it alone, showing its figures"]
+    fn a_flood_of_connections_opened_and_closed_leaves_the_server_serving() {
+        let _alone = alone();
+        let tier = Tier::from_env();
+        let length = tier.pick(Duration::from_secs(5), Duration::from_secs(60));
+        let server = ServerProcess::spawn(&[]);
+        let bystander = Bystander::start(&server);
+        let before = bystander.rate(Duration::from_secs(1));
+        let rss_before = server.rss_kib();
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let opened = Arc::new(AtomicU64::new(0));
+        let flooders: Vec<_> = (0..4)
+            .map(|thread| {
+                let (stop, opened, addr) = (stop.clone(), opened.clone(), server.addr.clone());
+                std::thread::spawn(move || {
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        // Ephemeral ports run out at a few tens of thousands
+                        // in TIME_WAIT; a refused connect is the client's
+                        // limit, not the server's, and is not counted.
+                        if let Ok(socket) = TcpStream::connect(&addr) {
+                            if (n + thread) % 2 == 0 {
+                                use std::io::Write;
+                                let _ = (&socket).write_all(common::h2::PREFACE);
+                            }
+                            opened.fetch_add(1, Ordering::Relaxed);
+                        }
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let mut during = Vec::new();
+        while started.elapsed() < length {
+            during.push(bystander.rate(Duration::from_secs(1)));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for flooder in flooders {
+            flooder.join().unwrap();
+        }
+        let flooded_for = started.elapsed();
+        let first_reply = new_client_served(&server);
+        let after = bystander.rate(Duration::from_secs(1));
+        let total = opened.load(Ordering::Relaxed);
+        let slowest = during.iter().cloned().fold(f64::INFINITY, f64::min);
+        println!(
+            "connections ({tier:?} tier): flood of {total} connections opened and closed in \
+             {:.1} s ({:.0}/s, half sending the preface); bystander never under {slowest:.0} \
+             msgs/s during it ({before:.0} before, {after:.0} after); a new client's first reply \
+             in {} ms; RSS {rss_before} KiB -> {} KiB",
+            flooded_for.as_secs_f64(),
+            total as f64 / flooded_for.as_secs_f64(),
+            first_reply.as_millis(),
+            server.rss_kib()
+        );
+        assert!(total > 1_000, "only {total} connections in {flooded_for:?}");
+        assert!(slowest > 0.0, "the bystander stopped during the flood");
+        assert!(first_reply < Duration::from_secs(2), "{first_reply:?}");
+    }
+}
