@@ -20,15 +20,8 @@ use futures::StreamExt;
 
 use common::h2::{RawConnection, SETTINGS};
 use common::process::ServerProcess;
-use common::tier::Tier;
+use common::tier::{alone, Tier};
 use common::*;
-
-/// The flood tests measure RSS and rates, so they run one at a time.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn alone() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A stream read as fast as this client can, on a connection of its own,
 /// counting its replies.

@@ -25,7 +25,7 @@ use yes_grpc::proto::yes_grpc::SayYesClient;
 use common::metrics::metric;
 use common::noise::Noise;
 use common::process::ServerProcess;
-use common::tier::Tier;
+use common::tier::{alone, Tier};
 use common::*;
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_yes-client");
@@ -45,13 +45,6 @@ fn connection_channel(server: &ServerProcess) -> Channel {
 /// A client on a connection of its own to a server process.
 fn connection(server: &ServerProcess) -> SayYesClient {
     SayYesClient::new(connection_channel(server))
-}
-
-/// The fault tests measure RSS and rates, so they run one at a time.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn alone() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Mean of the samples in a window.

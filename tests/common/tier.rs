@@ -2,6 +2,7 @@
 //! and CI: minutes) and `long` (`scripts/faults-long.sh`: tens of minutes),
 //! chosen by `YES_FAULTS_TIER`. Every figure the suite prints says its tier.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,4 +37,11 @@ impl Tier {
     pub fn never_reading(self) -> Duration {
         self.pick(Duration::from_secs(5), Duration::from_secs(60))
     }
+}
+
+/// The fault tests measure RSS and rates, so those of one test binary run
+/// one at a time: each holds this while it runs.
+pub fn alone() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
