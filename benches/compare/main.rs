@@ -11,6 +11,8 @@
 //! client on a core each. `--stacks` (`scripts/bench-compare.sh --stacks`)
 //! measures one stream of `"yes"` and of 1 KiB from yes-server and the Java
 //! reference as read by every client stack of the interop matrix.
+//! `--connections` measures what idle and silent connections cost
+//! yes-server and the Java reference (`connections.rs`).
 //! `--fuse-filters` adds yes-server with C-core's `fuse_filters` experiment
 //! (and only it) to `--ccores` and `--pinning`, side by side.
 //!
@@ -25,7 +27,11 @@
 //! `../floor/mod.rs` the floor server.
 
 mod client;
+mod connections;
 mod figures;
+#[path = "../../tests/common/h2.rs"]
+#[allow(dead_code)]
+mod h2;
 #[path = "../../tests/common/listening.rs"]
 mod listening;
 mod peers;
@@ -88,6 +94,9 @@ fn harness() {
     }
     if std::env::args().any(|a| a == "--pinning") {
         return figures::compare_pinning(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--connections") {
+        return connections::compare_connections(&setup, quick);
     }
     if std::env::args().any(|a| a == "--stacks") {
         return figures::compare_stacks(&setup, reps, seconds);
