@@ -37,6 +37,11 @@ fn main() {
         "grpc/health/v1/health.proto",
         false,
     );
+    generate(
+        &out_dir.join("channelz"),
+        "grpc/channelz/v1/channelz.proto",
+        false,
+    );
 }
 
 /// Tells the crate which C-core the build chose (`YES_GRPC_CCORE`, see
@@ -135,7 +140,23 @@ fn generate(dir: &Path, name: &str, with_service: bool) {
     let bytes = protobuf3::Message::write_to_bytes(&parsed).expect("descriptors encode");
     let set: protobuf::descriptor::FileDescriptorSet =
         protobuf::Message::parse_from_bytes(&bytes).expect("descriptors decode");
-    let descriptors = set.get_file();
+    // The parser leaves out the well-known types it knows itself (channelz
+    // imports four); the code generator needs them to resolve names.
+    let mut descriptors = set.get_file().to_vec();
+    for known in [
+        protobuf3::well_known_types::any::file_descriptor(),
+        protobuf3::well_known_types::duration::file_descriptor(),
+        protobuf3::well_known_types::timestamp::file_descriptor(),
+        protobuf3::well_known_types::wrappers::file_descriptor(),
+    ] {
+        let bytes = protobuf3::Message::write_to_bytes(known.proto()).expect("encodes");
+        let known: protobuf::descriptor::FileDescriptorProto =
+            protobuf::Message::parse_from_bytes(&bytes).expect("decodes");
+        if !descriptors.iter().any(|d| d.get_name() == known.get_name()) {
+            descriptors.push(known);
+        }
+    }
+    let descriptors = &descriptors[..];
     let to_generate = vec![name.to_string()];
 
     let mut files = protobuf_codegen::gen(

@@ -17,6 +17,7 @@
 //! * [`shutdown`]: graceful shutdown, step by step;
 //! * [`poller`]: the thread that keeps reading sockets while the queues are busy;
 //! * [`reflection`]: server reflection, answered from the embedded descriptors;
+//! * [`channelz`]: channelz, C-core's account of connections and calls;
 //! * [`tls`]: TLS and mutual TLS, with certificates reloaded when they change;
 //! * [`peer`]: a client's address as the log writes it;
 //! * [`memory`]: returning freed memory to the system;
@@ -28,6 +29,7 @@
 //! * [`cli`]: both command lines, for the binaries and the packaging.
 
 pub mod ccore;
+pub mod channelz;
 pub mod cli;
 pub mod client;
 pub mod codec;

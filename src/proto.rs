@@ -36,3 +36,9 @@ pub mod reflection_v1alpha {
 pub mod health {
     include!(concat!(env!("OUT_DIR"), "/health/health.rs"));
 }
+
+/// `grpc.channelz.v1`, served by [`crate::channelz`] with `--channelz`.
+#[allow(warnings, clippy::all)]
+pub mod channelz {
+    include!(concat!(env!("OUT_DIR"), "/channelz/channelz.rs"));
+}

@@ -125,15 +125,19 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The catalog of what `yes-server` serves: `yes.SayYes`, health, and
-    /// reflection itself.
-    pub fn served() -> Catalog {
-        Catalog::new([
-            crate::proto::yes::file_descriptor_proto(),
-            crate::proto::health::file_descriptor_proto(),
-            crate::proto::reflection_v1::file_descriptor_proto(),
-            crate::proto::reflection_v1alpha::file_descriptor_proto(),
-        ])
+    /// The catalog of what `yes-server` serves: `yes.SayYes`, health,
+    /// reflection itself, and channelz when `channelz` says so.
+    pub fn served(channelz: bool) -> Catalog {
+        let mut files = vec![
+            crate::proto::yes::file_descriptor_proto().clone(),
+            crate::proto::health::file_descriptor_proto().clone(),
+            crate::proto::reflection_v1::file_descriptor_proto().clone(),
+            crate::proto::reflection_v1alpha::file_descriptor_proto().clone(),
+        ];
+        if channelz {
+            files.extend(crate::channelz::descriptors());
+        }
+        Catalog::new(&files)
     }
 
     /// A catalog of `files`; every service they define is listed.

@@ -53,6 +53,9 @@ pub struct Config {
     /// Whether to serve server reflection (v1 and v1alpha), which `grpcurl`
     /// and `evans -r` use to find the services without `.proto` files.
     pub reflection: bool,
+    /// Whether to serve channelz (`grpc.channelz.v1`), C-core's account of
+    /// the connections and calls, which names every client.
+    pub channelz: bool,
     /// Serve TLS (mutual TLS if it names a client CA) instead of plaintext.
     pub tls: Option<TlsFiles>,
 }
@@ -214,6 +217,7 @@ impl Default for Config {
             limits: Limits::default(),
             metrics_listen: None,
             reflection: true,
+            channelz: false,
             tls: None,
         }
     }
@@ -351,8 +355,11 @@ impl YesServer {
             .channel_args(args)
             .register_service(crate::service::say_yes(handler.clone()))
             .register_service(grpcio_health::create_health(health.clone()));
+        if config.channelz {
+            builder = builder.register_service(crate::channelz::service());
+        }
         if config.reflection {
-            let catalog = Arc::new(crate::reflection::Catalog::served());
+            let catalog = Arc::new(crate::reflection::Catalog::served(config.channelz));
             builder = builder.register_service(crate::reflection::service(catalog));
         }
         let mut server = builder.build().map_err(StartError::Build)?;

@@ -57,7 +57,7 @@ fn help_documents_every_flag() {
 fn help_names_every_service_served() {
     let output = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    let served: Vec<String> = yes_grpc::reflection::Catalog::served()
+    let served: Vec<String> = yes_grpc::reflection::Catalog::served(false)
         .services()
         .map(str::to_owned)
         .collect();

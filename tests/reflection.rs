@@ -258,6 +258,7 @@ fn vendored_protos_match_debian_grpc_proto() {
         "grpc/reflection/v1/reflection.proto",
         "grpc/reflection/v1alpha/reflection.proto",
         "grpc/health/v1/health.proto",
+        "grpc/channelz/v1/channelz.proto",
     ] {
         let reference = Path::new("/usr/share/grpc-proto").join(path);
         let reference = std::fs::read_to_string(&reference).unwrap_or_else(|e| {
@@ -313,23 +314,28 @@ fn python_with_reflection() -> PathBuf {
     python
 }
 
-#[test]
-fn python_grpcio_reflection_discovers_and_calls_the_service() {
-    let python = python_with_reflection();
-    let server = server();
-    let output = Command::new(python)
-        .arg("tests/python/reflection_client.py")
-        .arg(server.local_addr().to_string())
-        .arg("reflected")
+/// Runs `tests/python/SCRIPT ARGS` with grpcio-reflection; the JSON it
+/// prints.
+fn run_python(script: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(python_with_reflection())
+        .arg(Path::new("tests/python").join(script))
+        .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "the Python client failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let learned: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn python_grpcio_reflection_discovers_and_calls_the_service() {
+    let server = server();
+    let addr = server.local_addr().to_string();
+    let learned = run_python("reflection_client.py", &[&addr, "reflected"]);
     eprintln!("python grpcio-reflection learned: {learned}");
     assert_eq!(
         learned["services"],
@@ -356,4 +362,37 @@ fn python_grpcio_reflection_discovers_and_calls_the_service() {
         learned["replies"],
         serde_json::json!(["reflected", "reflected", "reflected"])
     );
+}
+
+/// A third-party client reads channelz the way grpcurl does: through
+/// reflection (channelz.proto and the well-known types it imports), then
+/// the servers, sockets and each socket, decoded by Python's protobuf.
+#[test]
+fn python_reads_channelz_through_reflection() {
+    // The binary: one server in the process, so the first one listed.
+    let server = common::process::ServerProcess::spawn(&["--channelz"]);
+    let client = server.client();
+    let mut stream = client.yes_with_fc(&common::request("seen")).unwrap();
+    assert_eq!(read(&mut stream, 500).len(), 500);
+    let read = run_python("channelz_client.py", &[&server.addr]);
+    eprintln!("python read channelz: {read}");
+    assert!(read["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "grpc.channelz.v1.Channelz"));
+    assert_eq!(read["servers"]["server"].as_array().unwrap().len(), 1);
+    let sent: Vec<u64> = read["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["data"]["messagesSent"]
+                .as_str()
+                .unwrap_or("0")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(sent.iter().any(|&n| n >= 500), "{read}");
 }

@@ -153,6 +153,13 @@ pub struct Args {
     #[arg(long)]
     no_reflection: bool,
 
+    /// Serve channelz (grpc.channelz.v1.Channelz): C-core's account of the
+    /// server's listeners, connections (each client's address, streams and
+    /// messages) and calls, for grpcurl and channelz clients. Off by
+    /// default, as it names every client.
+    #[arg(long)]
+    channelz: bool,
+
     /// Log filter: error, warn, info, debug or trace, optionally per module
     /// (e.g. "info,yes_grpc::stream=debug"). Logs go to stderr; each stream
     /// logs one line when it ends.
@@ -238,6 +245,7 @@ impl Args {
             },
             metrics_listen: self.metrics_listen,
             reflection: !self.no_reflection,
+            channelz: self.channelz,
             tls: match (self.tls_cert.clone(), self.tls_key.clone()) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert,
