@@ -11,7 +11,8 @@
 //! is protobuf 2, which has no JSON mapping; the requests are decoded with
 //! it.) Neither C-core this project supports fills a socket's flow-control
 //! windows (`local_flow_control_window`, `remote_flow_control_window`):
-//! docs/design.md, "Known limits".
+//! 1.85's transport publishes them asynchronously and the public API waits
+//! for nothing (docs/design.md, "Known limits").
 
 use std::sync::OnceLock;
 
