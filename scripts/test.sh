@@ -40,8 +40,9 @@ for mode in "${modes[@]}"; do
   # Everything but the long runs, which are #[ignore]d (cargo lists each
   # with its reason) and run below, alone and showing their output.
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test
-  # The fault suite's quick tier, showing its figures ("faults:" and
-  # "hostile:" lines); scripts/faults-long.sh runs the long tier.
+  # The fault suite's quick tier, showing its figures ("faults:",
+  # "hostile:" and "connections:" lines); scripts/faults-long.sh runs the
+  # long tier.
   selected --test faults --test hostile --test connections -- --ignored --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   selected --test interop_java -- --ignored --nocapture
