@@ -157,7 +157,11 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
     assert_eq!(first.status, ServingStatus::Serving);
 
     let client = client(&server);
-    let mut stream = client.yes_with_fc(&request("")).unwrap();
+    // Replies of 8 KiB, so the client drains its window to the status well
+    // within the grace period however busy the machine is.
+    let mut stream = client
+        .yes_with_fc(&request(&large_message("drain")))
+        .unwrap();
     read(&mut stream, 10);
 
     let shutdown = std::thread::spawn(move || block_on(server.shutdown(Duration::from_secs(2))));

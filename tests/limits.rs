@@ -45,7 +45,12 @@ fn max_connection_age_ends_old_connections() {
     });
     let client = client(&server);
     let started = Instant::now();
-    let mut stream = client.yes_with_fc(&request("")).unwrap();
+    // Replies of 8 KiB: the client sees the status after reading what the
+    // window holds, which in replies of "yes" took over 10 s on a busy
+    // machine.
+    let mut stream = client
+        .yes_with_fc(&request(&large_message("aged")))
+        .unwrap();
     let (received, error) = read_to_error(&mut stream);
     assert!(received > 0);
     assert_eq!(code(&error), RpcStatusCode::UNAVAILABLE, "{error:?}");
