@@ -12,12 +12,16 @@
 # The systemd test (tests/systemd.rs) builds the Debian package and runs it
 # under systemd in a container (deploy/systemd/test-setup.sh prepares it);
 # YES_GRPC_SKIP_SYSTEMD=1 skips it.
+# The link test (tests/link.rs) runs a stream between network namespaces
+# joined by a shaped veth link; it needs root, ip, tc and ethtool (installed
+# here); YES_GRPC_SKIP_LINK=1 skips it where there is no root.
 # YES_GRPC_CCORE=pinned or =system runs only that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 interop/java/setup-debian.sh
 deploy/prometheus/setup.sh
+scripts/apt-install.sh iproute2 ethtool
 
 # Runs `cargo test ARGS` on the current C-core; fails when a test binary it
 # ran passed no test, so a selection that matches nothing cannot pass.
@@ -41,9 +45,9 @@ for mode in "${modes[@]}"; do
   # with its reason) and run below, alone and showing their output.
   YES_GRPC_CCORE=$mode scripts/cargo-ccore.sh test
   # The fault suite's quick tier, showing its figures ("faults:",
-  # "hostile:" and "connections:" lines); scripts/faults-long.sh runs the
-  # long tier.
-  selected --test faults --test hostile --test connections -- --ignored --nocapture
+  # "hostile:" and "connections:" lines; scripts/faults-long.sh runs the
+  # long tier), and the shaped link ("link:" line).
+  selected --test faults --test hostile --test connections --test link -- --ignored --nocapture
   # The interop suite prints a line per case and "interop: N passed, M failed".
   selected --test interop_java -- --ignored --nocapture
   # The default C-core only: the interop matrix (a client per gRPC stack,

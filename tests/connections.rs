@@ -11,75 +11,24 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::h2::{RawConnection, SETTINGS};
 use common::process::ServerProcess;
+use common::stats::StatsClient;
 use common::tier::{alone, Tier};
 use common::*;
 
 /// yes-client reading a stream as fast as it can, in a process of its own
-/// (so that the sockets the test holds cannot slow the measurement), its
-/// rate read from its `--stats` line each second.
-struct Bystander {
-    client: Child,
-    rates: Receiver<f64>,
-}
-
-impl Bystander {
-    fn start(server: &ServerProcess) -> Bystander {
-        let mut client = Command::new(CLIENT)
-            .args(["--target", &server.addr, "--stats", "bystander"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stats = BufReader::new(client.stderr.take().unwrap());
-        let (send, rates) = channel();
-        std::thread::spawn(move || {
-            // "yes-client: 467151 msgs/s, 1.4 MB/s (… messages in all)"
-            for line in stats.lines().map_while(Result::ok) {
-                let rate = line
-                    .strip_prefix("yes-client: ")
-                    .and_then(|rest| rest.split(' ').next())
-                    .and_then(|n| n.parse().ok());
-                match rate {
-                    Some(rate) if send.send(rate).is_ok() => {}
-                    Some(_) => return,
-                    None => eprintln!("bystander: {line}"),
-                }
-            }
-        });
-        let bystander = Bystander { client, rates };
-        bystander.rate(1);
-        bystander
-    }
-
-    /// The mean of its next `seconds` per-second rates, each awaited.
-    fn rate(&self, seconds: usize) -> f64 {
-        while self.rates.try_recv().is_ok() {}
-        let rates: Vec<f64> = (0..seconds)
-            .map(|_| {
-                self.rates
-                    .recv_timeout(PATIENCE)
-                    .expect("the bystander's stream stopped")
-            })
-            .collect();
-        rates.iter().sum::<f64>() / seconds as f64
-    }
-}
-
-impl Drop for Bystander {
-    fn drop(&mut self) {
-        let _ = self.client.kill();
-        let _ = self.client.wait();
-    }
+/// (so that the sockets the test holds cannot slow the measurement).
+fn bystander(server: &ServerProcess) -> StatsClient {
+    let mut client = Command::new(CLIENT);
+    client.args(["--target", &server.addr, "--stats", "bystander"]);
+    StatsClient::start(client)
 }
 
 /// A new client's first reply (within [`PATIENCE`]), and how long it took.
@@ -108,7 +57,7 @@ mod fault_suite {
         let tier = Tier::from_env();
         let count = tier.pick(2_000, 10_000);
         let server = ServerProcess::spawn(&[]);
-        let bystander = Bystander::start(&server);
+        let bystander = bystander(&server);
         let before = bystander.rate(1);
         let rss_before = server.rss_kib();
 
@@ -167,7 +116,7 @@ mod fault_suite {
         let count = tier.pick(2_000, 5_000);
         let timeout = Duration::from_secs(2);
         let server = ServerProcess::spawn(&["--handshake-timeout", "2s"]);
-        let bystander = Bystander::start(&server);
+        let bystander = bystander(&server);
         let before = bystander.rate(1);
         let rss_before = server.rss_kib();
 
@@ -233,7 +182,7 @@ mod fault_suite {
         let tier = Tier::from_env();
         let length = tier.pick(Duration::from_secs(5), Duration::from_secs(60));
         let server = ServerProcess::spawn(&[]);
-        let bystander = Bystander::start(&server);
+        let bystander = bystander(&server);
         let before = bystander.rate(1);
         let rss_before = server.rss_kib();
 

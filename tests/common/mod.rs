@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod h2;
+pub mod link;
 pub mod listening;
 pub mod metrics;
 pub mod noise;
@@ -11,6 +12,7 @@ pub mod podman;
 pub mod process;
 pub mod recipes;
 pub mod replicas;
+pub mod stats;
 pub mod tier;
 
 use std::sync::Arc;
