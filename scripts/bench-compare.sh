@@ -14,10 +14,27 @@
 # and the Java reference (each warmed up 5 s), read by the Rust and grpc-java
 # load clients and by every other client stack of the interop matrix
 # (interop/stacks.txt; interop/*/setup.sh builds them); writes stacks.csv.
+#
+# --streams instead: 1, 10, 100 and 1,000 concurrent YesWithFc streams over
+# one connection and over eight, from yes-server, the Java reference and the
+# floor, read by the Rust and grpc-java load clients: msgs/s, server CPU per
+# message, RSS; writes streams.csv and cpu-by-streams.svg.
+#
+# --link instead (root): one stream of 1 KiB replies over links of 10 and 100
+# Mbit/s with round trips of 1, 20 and 100 ms (network namespaces, veth, tc,
+# and a delay line: tests/common/link.rs), beside one bulk TCP transfer on
+# the same link; writes link.csv and link-share.svg.
+#
+# --charts [DIR] redraws the charts from DIR's CSV files (default: the
+# output folder). --reps N and --seconds S override the repetitions and the
+# seconds per measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 interop/java/setup-debian.sh
+if [[ " $* " == *" --link "* ]]; then
+  scripts/apt-install.sh iproute2 ethtool
+fi
 if [[ " $* " == *" --stacks "* ]]; then
   dir=${CARGO_TARGET_DIR:-$PWD/target}/interop
   stacks=""

@@ -11,9 +11,13 @@ use grpcio::{CallOption, ChannelBuilder, EnvBuilder};
 use yes_grpc::proto::yes::YesRequest;
 use yes_grpc::proto::yes_grpc::SayYesClient;
 
-/// The Rust load client: `TARGET METHOD BYTES SECONDS STREAMS [READS_PER_S]`,
-/// like the Java one (interop/java/src/yes/interop/YesLoad.java). Prints
-/// `msgs=N bytes=B seconds=S total=T`, T counting the warm-up second too.
+/// The Rust load client: `TARGET METHOD BYTES SECONDS STREAMS [READS_PER_S
+/// [CONNECTIONS]]`, like the Java one (interop/java/src/yes/interop/YesLoad.java).
+/// READS_PER_S 0 reads as fast as it can; the streams are spread over
+/// CONNECTIONS connections (default 1) in turn. Prints
+/// `measuring` when its measurement begins, then `msgs=N bytes=B seconds=S
+/// total=T`, T counting the warm-up too: one second, or `YES_BENCH_WARM_UP`
+/// seconds.
 pub fn load_client() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -23,14 +27,25 @@ pub fn load_client() {
     let seconds: f64 = args[3].parse().unwrap();
     let streams: usize = args[4].parse().unwrap();
     let paced: u64 = args.get(5).map_or(0, |a| a.parse().unwrap());
+    let connections: usize = args.get(6).map_or(1, |a| a.parse().unwrap());
 
     let env = Arc::new(EnvBuilder::new().cq_count(2).build());
-    let client = SayYesClient::new(ChannelBuilder::new(env).connect(target));
+    // A local subchannel pool each: channels to one target would otherwise
+    // share C-core's one connection.
+    let channels: Vec<SayYesClient> = (0..connections.max(1))
+        .map(|_| {
+            let channel = ChannelBuilder::new(env.clone())
+                .use_local_subchannel_pool(true)
+                .connect(target);
+            SayYesClient::new(channel)
+        })
+        .collect();
     let mut request = YesRequest::new();
     request.set_message("y".repeat(size));
     let (messages, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut calls = Vec::new();
-    for _ in 0..streams {
+    for index in 0..streams {
+        let client = &channels[index % channels.len()];
         let option = CallOption::default().wait_for_ready(true);
         let mut replies = match method {
             "yes" => client.yes_opt(&request, option),
@@ -60,11 +75,15 @@ pub fn load_client() {
             client.spawn(until_done);
         }
     }
-    std::thread::sleep(Duration::from_secs(1));
+    let warm_up = std::env::var("YES_BENCH_WARM_UP").map_or(1.0, |s| s.parse().unwrap());
+    std::thread::sleep(Duration::from_secs_f64(warm_up));
     let (m0, b0) = (
         messages.load(Ordering::Relaxed),
         bytes.load(Ordering::Relaxed),
     );
+    // The harness reads the server's CPU time from here to the last line.
+    println!("measuring");
+    std::io::stdout().flush().unwrap();
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(seconds));
     let (m, b) = (

@@ -12,7 +12,12 @@
 //! measures one stream of `"yes"` and of 1 KiB from yes-server and the Java
 //! reference as read by every client stack of the interop matrix.
 //! `--connections` measures what idle and silent connections cost
-//! yes-server and the Java reference (`connections.rs`).
+//! yes-server and the Java reference (`connections.rs`). `--streams`
+//! measures 1 to 1,000 concurrent streams over one and eight connections
+//! (`scaling.rs`). `--link` measures one stream over shaped links with
+//! round trips, in network namespaces (`shaped.rs`, needs root).
+//! `--charts` redraws the charts from the CSV files of an
+//! earlier run.
 //! `--fuse-filters` adds yes-server with C-core's `fuse_filters` experiment
 //! (and only it) to `--ccores` and `--pinning`, side by side.
 //!
@@ -26,16 +31,21 @@
 //! how the figures are reported, `client.rs` is the Rust load client, and
 //! `../floor/mod.rs` the floor server.
 
+mod charts;
 mod client;
 mod connections;
 mod figures;
 #[path = "../../tests/common/h2.rs"]
 #[allow(dead_code)]
 mod h2;
+#[path = "../../tests/common/link.rs"]
+mod link;
 #[path = "../../tests/common/listening.rs"]
 mod listening;
 mod peers;
 mod report;
+mod scaling;
+mod shaped;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -67,10 +77,16 @@ pub struct Setup {
 /// for (`--ccores`, `--pinning`, `--stacks`, or all of the default run).
 fn harness() {
     let quick = std::env::args().any(|a| a == "--quick");
+    if std::env::args().any(|a| a == "--charts") {
+        return redraw_charts();
+    }
     let (reps, seconds, slow_seconds) = if quick { (1, 2.0, 15) } else { (3, 5.0, 60) };
+    // `--reps N` and `--seconds S` override the repetitions and the
+    // seconds per measurement.
+    let reps = flag_value("--reps").unwrap_or(reps);
+    let seconds = flag_value("--seconds").unwrap_or(seconds);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
-    let out = target.join("bench-compare");
+    let out = out_dir();
     std::fs::create_dir_all(&out).unwrap();
     let java_out = out.join("java");
     let built = Command::new("bash")
@@ -98,8 +114,54 @@ fn harness() {
     if std::env::args().any(|a| a == "--connections") {
         return connections::compare_connections(&setup, quick);
     }
+    if std::env::args().any(|a| a == "--link") {
+        return shaped::compare_link(&setup, seconds);
+    }
+    if std::env::args().any(|a| a == "--streams") {
+        return scaling::compare_streams(&setup, reps, seconds);
+    }
     if std::env::args().any(|a| a == "--stacks") {
         return figures::compare_stacks(&setup, reps, seconds);
     }
     figures::all(&setup, reps, seconds, slow_seconds);
+}
+
+/// Where the figures are written: `$CARGO_TARGET_DIR/bench-compare`.
+fn out_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
+    target.join("bench-compare")
+}
+
+/// `--charts [DIR]`: draws the charts again from the CSV files in DIR (by
+/// default the output folder), for the ones that are there.
+fn redraw_charts() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .iter()
+        .position(|a| a == "--charts")
+        .and_then(|i| args.get(i + 1))
+        .filter(|a| !a.starts_with("--"))
+        .map_or_else(out_dir, PathBuf::from);
+    let mut drawn = 0;
+    if let Ok(text) = std::fs::read_to_string(dir.join(scaling::CSV)) {
+        scaling::draw(&dir, &scaling::read_csv(&text));
+        drawn += 1;
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join(shaped::CSV)) {
+        shaped::draw(&dir, &shaped::read_csv(&text));
+        drawn += 1;
+    }
+    eprintln!("compare: drew {drawn} chart(s) in {}", dir.display());
+}
+
+/// The value after `flag` on the command line, if any.
+fn flag_value<T: std::str::FromStr>(flag: &str) -> Option<T> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = args.iter().position(|a| a == flag).map(|i| &args[i + 1])?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{flag} takes a number, not {value:?}")),
+    )
 }

@@ -2,6 +2,7 @@
 //! floors) and the load clients that read them, each a process of its own
 //! so that CPU can be read per process from /proc.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -122,11 +123,19 @@ pub fn command_on(program: impl AsRef<std::ffi::OsStr>, cpu: &str) -> Command {
     }
 }
 
+/// Starts `server` on a free 127.0.0.1 port; its log is dropped.
 pub fn start(setup: &Setup, server: Server) -> Running {
-    let mut command = match server {
+    let mut command = server_command(setup, server, "127.0.0.1");
+    start_command(command.stderr(Stdio::null()))
+}
+
+/// The command that runs `server` on a free port of `host` (yes-server and
+/// the Java reference; the floors listen on 127.0.0.1 only).
+pub fn server_command(setup: &Setup, server: Server, host: &str) -> Command {
+    match server {
         Server::Yes | Server::YesFused => {
             let mut c = command_on(env!("CARGO_BIN_EXE_yes-server"), "0");
-            c.args(["--listen", "127.0.0.1:0", "--log-level", "warn"]);
+            c.args(["--listen", &format!("{host}:0"), "--log-level", "warn"]);
             if server == Server::YesFused {
                 // Only this server: the load clients run on C-core's defaults.
                 c.env("GRPC_EXPERIMENTS", "fuse_filters");
@@ -140,6 +149,7 @@ pub fn start(setup: &Setup, server: Server) -> Running {
                 &setup.java_classpath,
                 "yes.reference.YesReferenceServer",
                 "0",
+                host,
             ]);
             c
         }
@@ -154,9 +164,13 @@ pub fn start(setup: &Setup, server: Server) -> Running {
             c.env("YES_BENCH_ROLE", "floor");
             c
         }
-    };
+    }
+}
+
+/// Starts a server `command` and reads the address it listens on.
+pub fn start_command(command: &mut Command) -> Running {
     let started = Instant::now();
-    let (child, addr) = spawn_listening(command.stderr(Stdio::null()));
+    let (child, addr) = spawn_listening(command);
     Running {
         child,
         addr,
@@ -230,6 +244,30 @@ pub fn client_command(setup: &Setup, client: Client, args: &[String]) -> Command
     }
 }
 
+/// A load client's arguments: `ADDR yes-with-fc BYTES SECONDS STREAMS`, then
+/// `READS_PER_S CONNECTIONS` when either is not its default (0: as fast as
+/// it can; 1), which only the Rust and grpc-java clients take.
+pub fn load_args(
+    server: &Running,
+    size: usize,
+    seconds: f64,
+    streams: usize,
+    paced: u64,
+    connections: usize,
+) -> Vec<String> {
+    let mut args = vec![
+        server.addr.clone(),
+        "yes-with-fc".into(),
+        size.to_string(),
+        seconds.to_string(),
+        streams.to_string(),
+    ];
+    if paced != 0 || connections != 1 {
+        args.extend([paced.to_string(), connections.to_string()]);
+    }
+    args
+}
+
 /// Runs one load client to its end against `server`; returns its figures
 /// and the server's CPU seconds meanwhile.
 pub fn drive(
@@ -240,23 +278,81 @@ pub fn drive(
     seconds: f64,
     streams: usize,
 ) -> (Load, f64) {
-    let args = [
-        server.addr.clone(),
-        "yes-with-fc".into(),
-        size.to_string(),
-        seconds.to_string(),
-        streams.to_string(),
-    ];
-    let cpu_before = cpu_seconds(server.pid());
-    let output = client_command(setup, client, &args).output().unwrap();
-    let cpu = cpu_seconds(server.pid()) - cpu_before;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let args = load_args(server, size, seconds, streams, 0, 1);
+    let (load, cpu, _) = run_load(setup, server, client, &args, None);
+    (load, cpu)
+}
+
+/// Runs a load client with `args` to its end; returns its figures, the
+/// server's CPU seconds meanwhile, and its RSS `rss_at` after the start.
+pub fn run_load(
+    setup: &Setup,
+    server: &Running,
+    client: Client,
+    args: &[String],
+    rss_at: Option<Duration>,
+) -> (Load, f64, Option<u64>) {
+    let command = client_command(setup, client, args);
+    run_command(server, client.name(), command, rss_at)
+}
+
+/// Runs the load client `command` to its end; returns its figures, the
+/// server's CPU seconds meanwhile, and its RSS `rss_at` after the start.
+/// A client that prints `measuring` when its measurement begins (the Rust
+/// and grpc-java ones) has the server's CPU read over its measurement only,
+/// and its `total` set to the messages measured, so that CPU per message
+/// leaves out connecting, warming up and filling the buffers.
+pub fn run_command(
+    server: &Running,
+    name: &str,
+    mut command: Command,
+    rss_at: Option<Duration>,
+) -> (Load, f64, Option<u64>) {
+    let pid = server.pid();
+    let mut cpu_before = cpu_seconds(pid);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The RSS and stderr on threads of their own, while stdout is read.
+    let rss = rss_at.map(|at| {
+        std::thread::spawn(move || {
+            std::thread::sleep(at);
+            rss_kib(pid)
+        })
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let (mut text, mut windowed) = (String::new(), false);
+    for line in BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if line == "measuring" {
+            cpu_before = cpu_seconds(pid);
+            windowed = true;
+        } else {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let status = child.wait().unwrap();
     assert!(
-        output.status.success(),
-        "{} client failed: {text}",
-        client.name()
+        status.success(),
+        "{name} client failed: {text}{}",
+        errors.join().unwrap_or_default()
     );
-    (parse_load(&text), cpu)
+    let mut load = parse_load(&text);
+    if windowed {
+        load.total = load.msgs;
+    }
+    (load, cpu, rss.map(|r| r.join().unwrap()))
 }
 
 /// Lets `server` settle and reads its idle RSS (KiB), then starts the Rust
@@ -271,14 +367,7 @@ pub fn idle_then_paced_load(
 ) -> (u64, Child) {
     std::thread::sleep(Duration::from_millis(500));
     let idle = rss_kib(server.pid());
-    let args = [
-        server.addr.clone(),
-        "yes-with-fc".into(),
-        "0".into(),
-        seconds.to_string(),
-        streams.to_string(),
-        per_second.to_string(),
-    ];
+    let args = load_args(server, 0, seconds as f64, streams, per_second, 1);
     let load = client_command(setup, Client::Rust, &args)
         .stdout(Stdio::null())
         .spawn()

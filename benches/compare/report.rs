@@ -16,6 +16,21 @@ pub struct Row {
     pub unit: &'static str,
 }
 
+/// The records of a figure's CSV file, header left out, as fields.
+pub fn csv_records(text: &str) -> impl Iterator<Item = Vec<&str>> {
+    text.lines()
+        .skip(1)
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(',').collect())
+}
+
+/// Field `index` of a CSV record, parsed.
+pub fn field<T: std::str::FromStr>(record: &[&str], index: usize) -> T {
+    record[index]
+        .parse()
+        .unwrap_or_else(|_| panic!("field {index} of {record:?} does not parse"))
+}
+
 pub fn median_min_max(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (

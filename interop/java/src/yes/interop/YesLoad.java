@@ -20,12 +20,15 @@ import yes.Yes.YesRequest;
 
 /**
  * A grpc-java load client for the benchmark:
- * {@code YesLoad HOST:PORT METHOD MESSAGE_BYTES SECONDS STREAMS [READS_PER_SECOND]}.
+ * {@code YesLoad HOST:PORT METHOD MESSAGE_BYTES SECONDS STREAMS [READS_PER_SECOND [CONNECTIONS]]}.
  *
- * <p>Opens STREAMS calls of METHOD (yes or yes-with-fc) on one channel, reads for SECONDS (after
- * one second of warm-up) and prints {@code msgs=N bytes=B seconds=S}. Without READS_PER_SECOND
- * each call reads as fast as it can (asking for replies in batches); with it, each call reads that
- * many replies a second.
+ * <p>Opens STREAMS calls of METHOD (yes or yes-with-fc) spread over CONNECTIONS channels (default
+ * one; each channel is a connection of its own), reads for SECONDS (after one second of warm-up)
+ * and prints {@code measuring} when it starts to measure and {@code msgs=N bytes=B seconds=S} at
+ * the end. The environment variable YES_BENCH_WARM_UP sets
+ * the warm-up in seconds (over a link with a long round trip the window takes longer to grow). Without READS_PER_SECOND (or with 0) each call
+ * reads as fast as it can (asking for replies in batches); with it, each call reads that many
+ * replies a second.
  */
 public final class YesLoad {
   public static void main(String[] args) throws Exception {
@@ -36,9 +39,16 @@ public final class YesLoad {
     double seconds = Double.parseDouble(args[3]);
     int streams = Integer.parseInt(args[4]);
     int readsPerSecond = args.length > 5 ? Integer.parseInt(args[5]) : 0;
+    int connections = args.length > 6 ? Math.max(1, Integer.parseInt(args[6])) : 1;
 
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(8 << 20).build();
+    List<ManagedChannel> channels = new ArrayList<>();
+    for (int i = 0; i < connections; i++) {
+      channels.add(
+          NettyChannelBuilder.forTarget(target)
+              .usePlaintext()
+              .maxInboundMessageSize(8 << 20)
+              .build());
+    }
     StringBuilder text = new StringBuilder();
     while (text.length() < size) {
       text.append('y');
@@ -50,6 +60,7 @@ public final class YesLoad {
     ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
     List<ClientCall<YesRequest, YesReply>> calls = new ArrayList<>();
     for (int i = 0; i < streams; i++) {
+      ManagedChannel channel = channels.get(i % connections);
       ClientCall<YesRequest, YesReply> call = channel.newCall(method, CallOptions.DEFAULT);
       calls.add(call);
       call.start(
@@ -80,9 +91,13 @@ public final class YesLoad {
       call.halfClose();
       call.request(readsPerSecond > 0 ? 1 : 512);
     }
-    Thread.sleep(1_000);
+    String warmUp = System.getenv("YES_BENCH_WARM_UP");
+    Thread.sleep((long) (1000 * (warmUp == null ? 1.0 : Double.parseDouble(warmUp))));
     long m0 = messages.get();
     long b0 = bytes.get();
+    // The harness reads the server's CPU time from here to the last line.
+    System.out.println("measuring");
+    System.out.flush();
     long started = System.nanoTime();
     Thread.sleep((long) (seconds * 1000));
     long m = messages.get() - m0;
@@ -91,7 +106,9 @@ public final class YesLoad {
     for (ClientCall<YesRequest, YesReply> call : calls) {
       call.cancel("done", null);
     }
-    channel.shutdownNow();
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow();
+    }
     pacer.shutdownNow();
     if (failed.get() != null) {
       System.out.println("failed: " + failed.get());

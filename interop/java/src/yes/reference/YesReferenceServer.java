@@ -14,18 +14,19 @@ import yes.Yes.YesRequest;
  * {@code Yes} is the naive {@code onNext} loop, {@code YesWithFc} writes while {@code isReady()}
  * and resumes from the on-ready handler. Both stop producing once the call is cancelled.
  *
- * <p>{@code java yes.reference.YesReferenceServer [PORT]} (0 or none: a free port) prints
- * {@code yes-reference listening on 127.0.0.1:PORT}.
+ * <p>{@code java yes.reference.YesReferenceServer [PORT [HOST]]} (0 or none: a free port; HOST
+ * defaults to 127.0.0.1) prints {@code yes-reference listening on HOST:PORT}.
  */
 public final class YesReferenceServer {
   public static void main(String[] args) throws Exception {
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+    String host = args.length > 1 ? args[1] : "127.0.0.1";
     Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .addService(new SayYesImpl())
             .build()
             .start();
-    System.out.println("yes-reference listening on 127.0.0.1:" + server.getPort());
+    System.out.println("yes-reference listening on " + host + ":" + server.getPort());
     System.out.flush();
     Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow));
     server.awaitTermination();

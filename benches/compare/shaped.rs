@@ -1,0 +1,316 @@
+//! `--link`: one stream over a real link (`tests/common/link.rs`): the
+//! server in a network namespace of its own, the load client in another,
+//! joined by veth pairs shaped with `tc` to 10 and 100 Mbit/s, with round
+//! trips of 1, 20 and 100 ms added by a delay line. On each link: one bulk
+//! TCP transfer (what the link gives one connection), then one `YesWithFc`
+//! stream of 1 KiB replies from yes-server and from the Java reference, read
+//! by the grpcio and the grpc-java load clients: payload Mbit/s, its share
+//! of the link's rate and of the bulk transfer's, the server's RSS, and
+//! yes-server's largest `max_held`. Then, on the largest link (100 Mbit/s,
+//! 100 ms), a slow reader (100 replies a second) to each server: what the
+//! server holds for a client that cannot keep up. Writes `link.csv` and
+//! `link-share.svg`. Needs root.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use crate::charts::{self, Line, Panel};
+use crate::link::{Link, Shape, SERVER_IP};
+use crate::peers::{
+    client_command, load_args, run_command, server_command, start_command, Client, Server,
+};
+use crate::report::{csv_records, field};
+use crate::Setup;
+
+/// The link rates, Mbit/s.
+pub const RATES_MBIT: [u64; 2] = [10, 100];
+/// The round trips, ms.
+pub const RTTS_MS: [u64; 3] = [1, 20, 100];
+/// The reply: 1 KiB of text.
+const REPLY: usize = 1024;
+/// How long each stream runs before it is measured: slow start and the
+/// window's growth take a few round trips of 100 ms.
+const RAMP: f64 = 3.0;
+/// The slow reader's replies a second.
+const SLOW_READS: u64 = 100;
+pub const CSV: &str = "link.csv";
+const HEADER: &str =
+    "rate_mbit,rtt_ms,server,client,payload_mbit,link_share,bulk_share,rss_mib,max_held";
+
+/// One measurement on one link.
+pub struct Sample {
+    pub rate_mbit: u64,
+    pub rtt_ms: u64,
+    pub server: String,
+    pub client: String,
+    pub payload_mbit: f64,
+    pub link_share: f64,
+    pub bulk_share: f64,
+    pub rss_mib: f64,
+    /// yes-server's largest `max_held` (bytes); 0 for the others.
+    pub max_held: u64,
+}
+
+/// `command` run inside the link's server (`server` true) or client
+/// namespace, with the same arguments and environment.
+fn inside(link: &Link, server: bool, command: &Command) -> Command {
+    let program = command.get_program();
+    let mut wrapped = if server {
+        link.in_server(program)
+    } else {
+        link.in_client(program)
+    };
+    wrapped.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    wrapped
+}
+
+/// A server started in the link's server namespace, and its log.
+struct OnLink {
+    running: crate::peers::Running,
+    log: Receiver<String>,
+}
+
+fn start_on_link(setup: &Setup, link: &Link, server: Server) -> OnLink {
+    let command = if server == Server::Yes {
+        // At info, the end-of-stream lines say what each stream held.
+        let mut yes = Command::new(env!("CARGO_BIN_EXE_yes-server"));
+        yes.args(["--listen", &format!("{SERVER_IP}:0"), "--log-level", "info"]);
+        yes
+    } else {
+        server_command(setup, server, SERVER_IP)
+    };
+    let mut command = inside(link, true, &command);
+    let mut running = start_command(command.stderr(Stdio::piped()));
+    let stderr = BufReader::new(running.child.stderr.take().unwrap());
+    let (lines, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    OnLink { running, log }
+}
+
+/// The `max_held` of the next stream that ends in `log` (yes-server's).
+fn max_held(log: &Receiver<String>) -> u64 {
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(10)) {
+        if let Some((_, rest)) = line.split_once(" max_held=") {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            return digits.parse().unwrap_or(0);
+        }
+    }
+    0
+}
+
+/// Runs one stream of `client` against `server` on `link`, `paced` replies
+/// a second (0: as fast as it reads).
+fn measure(
+    setup: &Setup,
+    link: &Link,
+    on_link: &OnLink,
+    server: Server,
+    client: Client,
+    seconds: f64,
+    paced: u64,
+) -> (f64, f64, u64) {
+    let args = load_args(&on_link.running, REPLY, seconds, 1, paced, 1);
+    let mut command = client_command(setup, client, &args);
+    command.env("YES_BENCH_WARM_UP", RAMP.to_string());
+    let command = inside(link, false, &command);
+    let halfway = Duration::from_secs_f64(RAMP + seconds / 2.0);
+    let (load, _, rss) = run_command(&on_link.running, client.name(), command, Some(halfway));
+    let held = if server == Server::Yes {
+        max_held(&on_link.log)
+    } else {
+        0
+    };
+    let payload_bps = load.bytes as f64 * 8.0 / load.seconds;
+    (payload_bps, rss.unwrap_or(0) as f64 / 1024.0, held)
+}
+
+pub fn compare_link(setup: &Setup, seconds: f64) {
+    let mut samples = Vec::new();
+    for rate_mbit in RATES_MBIT {
+        for rtt_ms in RTTS_MS {
+            let shape = Shape {
+                rate_bps: rate_mbit * 1_000_000,
+                rtt: Duration::from_millis(rtt_ms),
+            };
+            let link = Link::create(shape)
+                .unwrap_or_else(|e| panic!("--link needs root, ip, tc and ethtool: {e}"));
+            let rate = shape.rate_bps as f64;
+            let ramp = Duration::from_secs_f64(RAMP);
+            let tcp = link.bulk_tcp(ramp, Duration::from_secs_f64(seconds));
+            let bulk = tcp.bytes_per_s * 8.0;
+            eprintln!(
+                "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms: TCP's handshake took {:.1} ms",
+                tcp.handshake.as_secs_f64() * 1e3
+            );
+            let mut sample = |server: &str, client: &str, bps: f64, rss_mib: f64, max_held| {
+                let s = Sample {
+                    rate_mbit,
+                    rtt_ms,
+                    server: server.into(),
+                    client: client.into(),
+                    payload_mbit: bps / 1e6,
+                    link_share: bps / rate,
+                    bulk_share: bps / bulk,
+                    rss_mib,
+                    max_held,
+                };
+                eprintln!(
+                    "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms {server:>14} {client:>24}: \
+                     {:>6.2} Mbit/s, {:>5.1} % of the link, {:.2}x bulk TCP, RSS {rss_mib:.1} MiB, \
+                     max_held {max_held}",
+                    s.payload_mbit,
+                    s.link_share * 100.0,
+                    s.bulk_share
+                );
+                samples.push(s);
+            };
+            sample("bulk-tcp", "-", bulk, 0.0, 0);
+            for server in [Server::Yes, Server::Java] {
+                let on_link = start_on_link(setup, &link, server);
+                for client in [Client::Rust, Client::Java] {
+                    let (bps, rss, held) =
+                        measure(setup, &link, &on_link, server, client, seconds, 0);
+                    sample(server.name(), client.name(), bps, rss, held);
+                }
+                if rate_mbit == 100 && rtt_ms == 100 {
+                    let (bps, rss, held) = measure(
+                        setup,
+                        &link,
+                        &on_link,
+                        server,
+                        Client::Rust,
+                        seconds,
+                        SLOW_READS,
+                    );
+                    let client = format!("{} reading {SLOW_READS}/s", Client::Rust.name());
+                    sample(server.name(), &client, bps, rss, held);
+                }
+            }
+            eprintln!(
+                "  (the delay line carried {} frames and dropped {})",
+                link.carried.load(std::sync::atomic::Ordering::Relaxed),
+                link.dropped.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+    }
+    let mut csv = format!("{HEADER}\n");
+    for s in &samples {
+        writeln!(
+            csv,
+            "{},{},{},{},{:.3},{:.4},{:.4},{:.2},{}",
+            s.rate_mbit,
+            s.rtt_ms,
+            s.server,
+            s.client,
+            s.payload_mbit,
+            s.link_share,
+            s.bulk_share,
+            s.rss_mib,
+            s.max_held
+        )
+        .unwrap();
+    }
+    std::fs::write(setup.out.join(CSV), csv).unwrap();
+    print_link(&samples);
+    draw(&setup.out, &samples);
+    eprintln!("compare: wrote {}", setup.out.join(CSV).display());
+}
+
+/// Reads `link.csv` back (for `--charts`).
+pub fn read_csv(text: &str) -> Vec<Sample> {
+    csv_records(text)
+        .map(|f| Sample {
+            rate_mbit: field(&f, 0),
+            rtt_ms: field(&f, 1),
+            server: f[2].into(),
+            client: f[3].into(),
+            payload_mbit: field(&f, 4),
+            link_share: field(&f, 5),
+            bulk_share: field(&f, 6),
+            rss_mib: field(&f, 7),
+            max_held: field(&f, 8),
+        })
+        .collect()
+}
+
+fn print_link(samples: &[Sample]) {
+    println!(
+        "{:<10} {:<7} {:<15} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9}",
+        "link", "RTT", "server", "client", "payload", "of link", "of bulk", "RSS MiB", "max_held"
+    );
+    for s in samples {
+        println!(
+            "{:<10} {:<7} {:<15} {:<26} {:>12} {:>7.1}% {:>7.2}x {:>8.1} {:>9}",
+            format!("{} Mbit/s", s.rate_mbit),
+            format!("{} ms", s.rtt_ms),
+            s.server,
+            s.client,
+            format!("{:.2} Mbit/s", s.payload_mbit),
+            s.link_share * 100.0,
+            s.bulk_share,
+            s.rss_mib,
+            s.max_held
+        );
+    }
+}
+
+/// `link-share.svg`: per link rate, the share of the link's rate one
+/// stream reaches against the round trip, a line per server and client,
+/// and bulk TCP's.
+pub fn draw(out: &std::path::Path, samples: &[Sample]) {
+    let mut series: Vec<(String, usize, bool)> = vec![("bulk-tcp".into(), 2, false)];
+    for (color, server) in [Server::Yes, Server::Java].into_iter().enumerate() {
+        for (dashed, client) in [Client::Rust, Client::Java].into_iter().enumerate() {
+            series.push((
+                format!("{} / {}", server.name(), client.name()),
+                color,
+                dashed > 0,
+            ));
+        }
+    }
+    let panels = RATES_MBIT
+        .iter()
+        .map(|&rate| Panel {
+            title: format!("{rate} Mbit/s link, one stream of 1 KiB replies"),
+            x_desc: "round trip (ms)".into(),
+            y_desc: "payload, % of the link's rate".into(),
+            log_x: true,
+            lines: series
+                .iter()
+                .map(|(label, color, dashed)| Line {
+                    label: label.clone(),
+                    points: samples
+                        .iter()
+                        .filter(|s| {
+                            s.rate_mbit == rate
+                                && (format!("{} / {}", s.server, s.client) == *label
+                                    || (s.server == *label && label == "bulk-tcp"))
+                        })
+                        .map(|s| (s.rtt_ms as f64, s.link_share * 100.0))
+                        .collect(),
+                    color: *color,
+                    dashed: *dashed,
+                })
+                .collect(),
+        })
+        .collect::<Vec<_>>();
+    charts::draw(
+        &out.join("link-share.svg"),
+        "One stream over a shaped link: share of the link's rate",
+        &panels,
+    );
+}
