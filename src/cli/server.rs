@@ -69,7 +69,7 @@ pub struct Args {
     max_request_bytes: usize,
 
     /// Bytes of replies C-core gathers per stream before writing them to the
-    /// socket (C-core's default). At most 1,024 replies wait in it whatever
+    /// socket (C-core's default). At most 64 replies wait in it whatever
     /// their size, as each costs C-core about 64 bytes; smaller holds less
     /// per stalled client and slows replies of 1 KiB and more.
     #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]

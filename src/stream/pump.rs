@@ -26,11 +26,18 @@ use crate::registry::Stream;
 /// For a client that stopped reading that would be 6,500 replies of "yes",
 /// ~420 KB. A write without the hint completes only once C-core has framed
 /// it, which a full window prevents, so this caps what a stalled stream of
-/// small replies holds in C-core at ~64 KB. Replies of 64 bytes and more fill
-/// the write buffer first, and keep all of it, which is what their
-/// throughput needs; a fast stream of small ones loses nothing, as a socket
-/// write of 1,024 replies of "yes" (10 KB) costs as little per reply.
-pub const MAX_BUFFERED_REPLIES: usize = 1024;
+/// small replies holds in C-core at ~4 KB. Replies of 1 KiB and more fill the
+/// write buffer first, and keep all of it, which is what their throughput
+/// needs.
+///
+/// Why 64 and not more: with many streams on a connection, every stream's
+/// buffered replies are work C-core redoes. At 1,000 streams of "yes" on one
+/// connection a cap of 1,024 gave 15-24 k msgs/s at 61-98 µs of server CPU a
+/// message, 256 gave 72-79 k at 12-14 µs, 64 gave 76-107 k at 8-9 µs, and 16
+/// lost again (66-79 k); one stream was the same at 1,024 and 64 (246-265 k
+/// msgs/s), as C-core gathers the replies of a fast stream into large socket
+/// writes either way (docs/benchmarks.md, "From one stream to a thousand").
+pub const MAX_BUFFERED_REPLIES: usize = 64;
 
 /// The sink stopped taking writes: the call is over on the client's side.
 struct SinkFailed;
