@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::charts::{self, Line, Panel};
 use crate::figures::size_label;
-use crate::peers::{drive, load_args, run_load, start, Client, Server};
+use crate::peers::{client_command, drive, load_args, run_command, start, Client, Server};
 use crate::report::{csv_records, field, median_min_max};
 use crate::Setup;
 
@@ -29,6 +29,9 @@ pub const SIZES: [usize; 2] = [0, 1024];
 /// How long each server streams unmeasured before its first cell (the
 /// JVM's JIT needs it).
 const WARM_UP: f64 = 5.0;
+/// How long each cell's streams run before they are measured: a thousand
+/// calls take a moment to open, and their buffers to fill.
+const CELL_WARM_UP: f64 = 3.0;
 /// The CSV's name and header; `charts` reads it back.
 pub const CSV: &str = "streams.csv";
 const HEADER: &str = "rep,size,client,server,streams,connections,msgs_per_s,cpu_s_per_m,rss_mib";
@@ -71,10 +74,11 @@ pub fn compare_streams(setup: &Setup, reps: usize, seconds: f64) {
                     drive(setup, &running, client, size, WARM_UP, 1);
                     for (streams, connections) in cells() {
                         let args = load_args(&running, size, seconds, streams, 0, connections);
-                        // The RSS halfway through (after the one-second warm-up).
-                        let halfway = Duration::from_secs_f64(1.0 + seconds / 2.0);
+                        let mut command = client_command(setup, client, &args);
+                        command.env("YES_BENCH_WARM_UP", CELL_WARM_UP.to_string());
+                        let halfway = Duration::from_secs_f64(CELL_WARM_UP + seconds / 2.0);
                         let (load, cpu, rss) =
-                            run_load(setup, &running, client, &args, Some(halfway));
+                            run_command(&running, client.name(), command, Some(halfway));
                         let sample = Sample {
                             size,
                             client: client.name().into(),

@@ -37,8 +37,8 @@ const RAMP: f64 = 3.0;
 /// The slow reader's replies a second.
 const SLOW_READS: u64 = 100;
 pub const CSV: &str = "link.csv";
-const HEADER: &str =
-    "rate_mbit,rtt_ms,server,client,payload_mbit,link_share,bulk_share,rss_mib,max_held";
+const HEADER: &str = "rate_mbit,rtt_ms,server,client,payload_mbit,link_share,bulk_share,\
+rss_mib,max_held,send_q,recv_q";
 
 /// One measurement on one link.
 pub struct Sample {
@@ -52,6 +52,9 @@ pub struct Sample {
     pub rss_mib: f64,
     /// yes-server's largest `max_held` (bytes); 0 for the others.
     pub max_held: u64,
+    /// The server's TCP Send-Q and the client's Recv-Q halfway, bytes.
+    pub send_q: u64,
+    pub recv_q: u64,
 }
 
 /// `command` run inside the link's server (`server` true) or client
@@ -122,20 +125,57 @@ fn measure(
     client: Client,
     seconds: f64,
     paced: u64,
-) -> (f64, f64, u64) {
+) -> Measured {
     let args = load_args(&on_link.running, REPLY, seconds, 1, paced, 1);
     let mut command = client_command(setup, client, &args);
     command.env("YES_BENCH_WARM_UP", RAMP.to_string());
     let command = inside(link, false, &command);
     let halfway = Duration::from_secs_f64(RAMP + seconds / 2.0);
+    let queues = {
+        let (mut server_ss, mut client_ss) = (link.in_server("ss"), link.in_client("ss"));
+        server_ss.arg("-tnH");
+        client_ss.arg("-tnH");
+        std::thread::spawn(move || {
+            std::thread::sleep(halfway);
+            // Send-Q of the server's sockets, Recv-Q of the client's.
+            (queued(&mut server_ss, 2), queued(&mut client_ss, 1))
+        })
+    };
     let (load, _, rss) = run_command(&on_link.running, client.name(), command, Some(halfway));
+    let (send_q, recv_q) = queues.join().unwrap();
     let held = if server == Server::Yes {
         max_held(&on_link.log)
     } else {
         0
     };
     let payload_bps = load.bytes as f64 * 8.0 / load.seconds;
-    (payload_bps, rss.unwrap_or(0) as f64 / 1024.0, held)
+    Measured {
+        payload_bps,
+        rss_mib: rss.unwrap_or(0) as f64 / 1024.0,
+        max_held: held,
+        send_q,
+        recv_q,
+    }
+}
+
+/// What one stream on a link did.
+struct Measured {
+    payload_bps: f64,
+    rss_mib: f64,
+    max_held: u64,
+    /// Bytes in the server's TCP send queue and the client's receive queue,
+    /// halfway through: what waits in the kernels rather than in gRPC.
+    send_q: u64,
+    recv_q: u64,
+}
+
+/// The sum of column `column` (1: Recv-Q, 2: Send-Q) of `ss -tnH`.
+fn queued(ss: &mut Command, column: usize) -> u64 {
+    let output = ss.output().map(|o| o.stdout).unwrap_or_default();
+    String::from_utf8_lossy(&output)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(column)?.parse::<u64>().ok())
+        .sum()
 }
 
 pub fn compare_link(setup: &Setup, seconds: f64) {
@@ -156,7 +196,8 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
                 "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms: TCP's handshake took {:.1} ms",
                 tcp.handshake.as_secs_f64() * 1e3
             );
-            let mut sample = |server: &str, client: &str, bps: f64, rss_mib: f64, max_held| {
+            let mut sample = |server: &str, client: &str, m: Measured| {
+                let (bps, rss_mib, max_held) = (m.payload_bps, m.rss_mib, m.max_held);
                 let s = Sample {
                     rate_mbit,
                     rtt_ms,
@@ -167,37 +208,41 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
                     bulk_share: bps / bulk,
                     rss_mib,
                     max_held,
+                    send_q: m.send_q,
+                    recv_q: m.recv_q,
                 };
                 eprintln!(
                     "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms {server:>14} {client:>24}: \
                      {:>6.2} Mbit/s, {:>5.1} % of the link, {:.2}x bulk TCP, RSS {rss_mib:.1} MiB, \
-                     max_held {max_held}",
+                     max_held {max_held}, send-q {} recv-q {}",
                     s.payload_mbit,
                     s.link_share * 100.0,
-                    s.bulk_share
+                    s.bulk_share,
+                    s.send_q,
+                    s.recv_q
                 );
                 samples.push(s);
             };
-            sample("bulk-tcp", "-", bulk, 0.0, 0);
+            let tcp_row = Measured {
+                payload_bps: bulk,
+                rss_mib: 0.0,
+                max_held: 0,
+                send_q: 0,
+                recv_q: 0,
+            };
+            sample("bulk-tcp", "-", tcp_row);
             for server in [Server::Yes, Server::Java] {
                 let on_link = start_on_link(setup, &link, server);
                 for client in [Client::Rust, Client::Java] {
-                    let (bps, rss, held) =
-                        measure(setup, &link, &on_link, server, client, seconds, 0);
-                    sample(server.name(), client.name(), bps, rss, held);
+                    let measured = measure(setup, &link, &on_link, server, client, seconds, 0);
+                    sample(server.name(), client.name(), measured);
                 }
                 if rate_mbit == 100 && rtt_ms == 100 {
-                    let (bps, rss, held) = measure(
-                        setup,
-                        &link,
-                        &on_link,
-                        server,
-                        Client::Rust,
-                        seconds,
-                        SLOW_READS,
-                    );
-                    let client = format!("{} reading {SLOW_READS}/s", Client::Rust.name());
-                    sample(server.name(), &client, bps, rss, held);
+                    let slow = Client::Rust;
+                    let measured =
+                        measure(setup, &link, &on_link, server, slow, seconds, SLOW_READS);
+                    let client = format!("{} reading {SLOW_READS}/s", slow.name());
+                    sample(server.name(), &client, measured);
                 }
             }
             eprintln!(
@@ -211,7 +256,7 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
     for s in &samples {
         writeln!(
             csv,
-            "{},{},{},{},{:.3},{:.4},{:.4},{:.2},{}",
+            "{},{},{},{},{:.3},{:.4},{:.4},{:.2},{},{},{}",
             s.rate_mbit,
             s.rtt_ms,
             s.server,
@@ -220,7 +265,9 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
             s.link_share,
             s.bulk_share,
             s.rss_mib,
-            s.max_held
+            s.max_held,
+            s.send_q,
+            s.recv_q
         )
         .unwrap();
     }
@@ -243,18 +290,30 @@ pub fn read_csv(text: &str) -> Vec<Sample> {
             bulk_share: field(&f, 6),
             rss_mib: field(&f, 7),
             max_held: field(&f, 8),
+            send_q: field(&f, 9),
+            recv_q: field(&f, 10),
         })
         .collect()
 }
 
 fn print_link(samples: &[Sample]) {
     println!(
-        "{:<10} {:<7} {:<15} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9}",
-        "link", "RTT", "server", "client", "payload", "of link", "of bulk", "RSS MiB", "max_held"
+        "{:<10} {:<7} {:<15} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "link",
+        "RTT",
+        "server",
+        "client",
+        "payload",
+        "of link",
+        "of bulk",
+        "RSS MiB",
+        "max_held",
+        "send-q",
+        "recv-q"
     );
     for s in samples {
         println!(
-            "{:<10} {:<7} {:<15} {:<26} {:>12} {:>7.1}% {:>7.2}x {:>8.1} {:>9}",
+            "{:<10} {:<7} {:<15} {:<26} {:>12} {:>7.1}% {:>7.2}x {:>8.1} {:>9} {:>9} {:>9}",
             format!("{} Mbit/s", s.rate_mbit),
             format!("{} ms", s.rtt_ms),
             s.server,
@@ -263,7 +322,9 @@ fn print_link(samples: &[Sample]) {
             s.link_share * 100.0,
             s.bulk_share,
             s.rss_mib,
-            s.max_held
+            s.max_held,
+            s.send_q,
+            s.recv_q
         );
     }
 }
