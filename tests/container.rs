@@ -22,7 +22,7 @@ use grpcio::RpcStatusCode;
 use grpcio_health::proto::{HealthCheckRequest, ServingStatus};
 use grpcio_health::HealthClient;
 
-use common::metrics::metric;
+use common::metrics::{codes_at_end, flowing_and_paused, metric};
 use common::podman::{output, podman, run, skipped};
 use common::process::{ServerProcess, BIN};
 use common::recipes::{k8s_args, k8s_grpc_probes, k8s_number, on_loopback, path};
@@ -246,21 +246,11 @@ fn container_image_runs_as_the_manifest_says_and_drains_on_sigterm() {
     }
     let metrics = one.server.metrics_addr();
     let client = one.client();
-    let (fast, slow) = (large_message("container ✓"), large_message("slow"));
-    let mut flowing = client.yes_with_fc(&request(&fast)).unwrap();
-    assert!(read(&mut flowing, 2_000).iter().all(|m| *m == fast));
-    let mut paused = client.yes_with_fc(&request(&slow)).unwrap();
-    assert_eq!(read(&mut paused, 1), [slow]);
-    assert!(
-        eventually(|| metric(metrics, "yes_paused_streams{method=\"YesWithFc\"}") >= 1.0),
-        "a stream whose client stopped reading was never paused"
-    );
+    let streams = flowing_and_paused(&client, metrics, "container ✓");
     let rss_mib = status_field(pid, "VmRSS")[0] as f64 / 1024.0;
 
     // podman stop: both streams end with UNAVAILABLE, the container exits 0.
-    let readers = std::thread::spawn(move || {
-        [flowing, paused].map(|mut stream| code(&read_to_error(&mut stream).1))
-    });
+    let readers = codes_at_end(streams);
     let took = one.stop(grace);
     assert_eq!(readers.join().unwrap(), [RpcStatusCode::UNAVAILABLE; 2]);
     assert!(

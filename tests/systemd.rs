@@ -30,7 +30,7 @@ use grpcio_health::proto::{HealthCheckRequest, ServingStatus};
 use grpcio_health::HealthClient;
 
 use common::certs::Certs;
-use common::metrics::metric;
+use common::metrics::{codes_at_end, flowing_and_paused};
 use common::podman::{output, podman, run, skipped};
 use common::process::BIN;
 use common::recipes::{path, read as read_file};
@@ -295,18 +295,8 @@ fn the_package_installs_and_runs_hardened_under_systemd() {
 
     // A flowing stream and a paused one; `systemctl stop` ends both.
     let client = SayYesClient::new(channel_to(&addr, |b| b));
-    let (fast, slow) = (large_message("host ✓"), large_message("slow"));
-    let mut flowing = client.yes_with_fc(&request(&fast)).unwrap();
-    assert!(read(&mut flowing, 2_000).iter().all(|m| *m == fast));
-    let mut paused = client.yes_with_fc(&request(&slow)).unwrap();
-    assert_eq!(read(&mut paused, 1), [slow]);
-    assert!(
-        eventually(|| metric(metrics, "yes_paused_streams{method=\"YesWithFc\"}") >= 1.0),
-        "a stream whose client stopped reading was never paused"
-    );
-    let readers = std::thread::spawn(move || {
-        [flowing, paused].map(|mut stream| code(&read_to_error(&mut stream).1))
-    });
+    let streams = flowing_and_paused(&client, metrics, "host ✓");
+    let readers = codes_at_end(streams);
     let stop_ms = host.timed(&format!("systemctl stop {UNIT}"));
     assert_eq!(readers.join().unwrap(), [RpcStatusCode::UNAVAILABLE; 2]);
     let stopped = host.show(&[
