@@ -47,7 +47,14 @@ pub fn draw(path: &Path, caption: &str, panels: &[Panel]) {
 }
 
 fn draw_panel(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, panel: &Panel) {
-    let points = || panel.lines.iter().flat_map(|l| l.points.iter());
+    // Only finite points: an infinite one would make the axes endless.
+    let points = || {
+        panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter())
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    };
     let x_max = points().map(|p| p.0).fold(1.0, f64::max);
     let x_min = points().map(|p| p.0).fold(x_max, f64::min);
     let y_max = points().map(|p| p.1).fold(0.0, f64::max) * 1.15 + f64::EPSILON;
@@ -97,7 +104,12 @@ fn draw_lines<'a, X>(
     for line in &panel.lines {
         let color = PALETTE[line.color % PALETTE.len()];
         let style = color.stroke_width(2);
-        let points = line.points.clone();
+        let points: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
         let series = if line.dashed {
             chart.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
         } else {

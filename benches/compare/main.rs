@@ -133,8 +133,8 @@ fn out_dir() -> PathBuf {
     target.join("bench-compare")
 }
 
-/// `--charts [DIR]`: draws the charts again from the CSV files in DIR (by
-/// default the output folder), for the ones that are there.
+/// `--charts [DIR]`: prints the tables and draws the charts again from the
+/// CSV files in DIR (by default the output folder), for the ones there.
 fn redraw_charts() {
     let args: Vec<String> = std::env::args().collect();
     let dir = args
@@ -145,11 +145,15 @@ fn redraw_charts() {
         .map_or_else(out_dir, PathBuf::from);
     let mut drawn = 0;
     if let Ok(text) = std::fs::read_to_string(dir.join(scaling::CSV)) {
-        scaling::draw(&dir, &scaling::read_csv(&text));
+        let samples = scaling::read_csv(&text);
+        scaling::print_streams(&samples);
+        scaling::draw(&dir, &samples);
         drawn += 1;
     }
     if let Ok(text) = std::fs::read_to_string(dir.join(shaped::CSV)) {
-        shaped::draw(&dir, &shaped::read_csv(&text));
+        let samples = shaped::read_csv(&text);
+        shaped::print_link(&samples);
+        shaped::draw(&dir, &samples);
         drawn += 1;
     }
     eprintln!("compare: drew {drawn} chart(s) in {}", dir.display());

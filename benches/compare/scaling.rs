@@ -137,6 +137,13 @@ pub fn read_csv(text: &str) -> Vec<Sample> {
         .collect()
 }
 
+/// Whether a cell's streams flowed: below 1,000 msgs/s in all they stalled,
+/// and CPU per message means nothing (the table says "stalled", the chart
+/// leaves the point out).
+fn flowed(msgs_per_s: f64) -> bool {
+    msgs_per_s >= 1000.0
+}
+
 /// The medians of one cell: msgs/s, CPU s per M, RSS MiB.
 type Medians = (f64, f64, f64);
 
@@ -192,16 +199,21 @@ pub fn print_streams(samples: &[Sample]) {
                 print!("{:<16}", format!("{streams}/{connections}"));
                 for server in servers {
                     match cell(server) {
-                        Some((rate, cpu, rss)) => print!(
+                        Some(&(rate, cpu, rss)) if flowed(rate) => print!(
                             " {:>30}",
                             format!("{:.0} k, {cpu:.2}, {rss:.0}", rate / 1e3)
                         ),
+                        Some(&(rate, _, rss)) => {
+                            print!(" {:>30}", format!("stalled: {rate:.0}/s, {rss:.0}"))
+                        }
                         None => print!(" {:>30}", "-"),
                     }
                 }
                 // Messages per CPU-second are the inverse of CPU per message.
                 match (cell(servers[0]), cell(servers[1])) {
-                    (Some(yes), Some(java)) => println!(" {:>11.2}x", java.1 / yes.1),
+                    (Some(yes), Some(java)) if flowed(yes.0) && flowed(java.0) => {
+                        println!(" {:>11.2}x", java.1 / yes.1)
+                    }
                     _ => println!(" {:>12}", "-"),
                 }
             }
@@ -211,7 +223,11 @@ pub fn print_streams(samples: &[Sample]) {
                     .iter()
                     .filter_map(|&c| {
                         let many = medians.get(&(size, client.into(), server.into(), 1000, c))?;
-                        Some(format!("{:.2}x over {c} conn", many.1 / one?.1))
+                        Some(if flowed(many.0) {
+                            format!("{:.2}x over {c} conn", many.1 / one?.1)
+                        } else {
+                            format!("stalled over {c} conn")
+                        })
                     })
                     .collect();
                 println!(
@@ -250,7 +266,7 @@ pub fn draw(out: &std::path::Path, samples: &[Sample]) {
                                 connections,
                             ))?;
                             // CPU s per million messages = µs per message.
-                            Some((streams as f64, m.1))
+                            flowed(m.0).then_some((streams as f64, m.1))
                         })
                         .collect();
                     lines.push(Line {
@@ -272,7 +288,7 @@ pub fn draw(out: &std::path::Path, samples: &[Sample]) {
     }
     charts::draw(
         &out.join("cpu-by-streams.svg"),
-        "Server CPU per message, 1 to 1,000 YesWithFc streams",
+        "Server CPU per message, 1 to 1,000 YesWithFc streams (stalled cells left out)",
         &panels,
     );
 }

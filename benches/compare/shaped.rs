@@ -296,7 +296,7 @@ pub fn read_csv(text: &str) -> Vec<Sample> {
         .collect()
 }
 
-fn print_link(samples: &[Sample]) {
+pub fn print_link(samples: &[Sample]) {
     println!(
         "{:<10} {:<7} {:<15} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
         "link",
