@@ -115,10 +115,13 @@ fn draw_lines<'a, X>(
         } else {
             chart.draw_series(LineSeries::new(points.clone(), style))
         };
-        series
-            .unwrap()
-            .label(&line.label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        let dashed = line.dashed;
+        series.unwrap().label(&line.label).legend(move |(x, y)| {
+            let gap = if dashed { 6 } else { 0 };
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (10 - gap / 2, 0)], style)
+                + PathElement::new(vec![(10 + gap / 2, 0), (20, 0)], style)
+        });
         chart
             .draw_series(
                 points

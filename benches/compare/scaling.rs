@@ -137,11 +137,11 @@ pub fn read_csv(text: &str) -> Vec<Sample> {
         .collect()
 }
 
-/// Whether a cell's streams flowed: below 1,000 msgs/s in all they stalled,
-/// and CPU per message means nothing (the table says "stalled", the chart
-/// leaves the point out).
-fn flowed(msgs_per_s: f64) -> bool {
-    msgs_per_s >= 1000.0
+/// Whether a cell's `streams` flowed: under 10 replies a second a stream
+/// they stalled, and CPU per message means nothing (the table says
+/// "stalled", the chart leaves the point out).
+fn flowed(msgs_per_s: f64, streams: usize) -> bool {
+    msgs_per_s >= 10.0 * streams as f64
 }
 
 /// The medians of one cell: msgs/s, CPU s per M, RSS MiB.
@@ -199,7 +199,7 @@ pub fn print_streams(samples: &[Sample]) {
                 print!("{:<16}", format!("{streams}/{connections}"));
                 for server in servers {
                     match cell(server) {
-                        Some(&(rate, cpu, rss)) if flowed(rate) => print!(
+                        Some(&(rate, cpu, rss)) if flowed(rate, streams) => print!(
                             " {:>30}",
                             format!("{:.0} k, {cpu:.2}, {rss:.0}", rate / 1e3)
                         ),
@@ -211,7 +211,9 @@ pub fn print_streams(samples: &[Sample]) {
                 }
                 // Messages per CPU-second are the inverse of CPU per message.
                 match (cell(servers[0]), cell(servers[1])) {
-                    (Some(yes), Some(java)) if flowed(yes.0) && flowed(java.0) => {
+                    (Some(yes), Some(java))
+                        if flowed(yes.0, streams) && flowed(java.0, streams) =>
+                    {
                         println!(" {:>11.2}x", java.1 / yes.1)
                     }
                     _ => println!(" {:>12}", "-"),
@@ -223,7 +225,7 @@ pub fn print_streams(samples: &[Sample]) {
                     .iter()
                     .filter_map(|&c| {
                         let many = medians.get(&(size, client.into(), server.into(), 1000, c))?;
-                        Some(if flowed(many.0) {
+                        Some(if flowed(many.0, 1000) {
                             format!("{:.2}x over {c} conn", many.1 / one?.1)
                         } else {
                             format!("stalled over {c} conn")
@@ -266,7 +268,7 @@ pub fn draw(out: &std::path::Path, samples: &[Sample]) {
                                 connections,
                             ))?;
                             // CPU s per million messages = µs per message.
-                            flowed(m.0).then_some((streams as f64, m.1))
+                            flowed(m.0, streams).then_some((streams as f64, m.1))
                         })
                         .collect();
                     lines.push(Line {

@@ -36,6 +36,9 @@ const REPLY: usize = 1024;
 const RAMP: f64 = 3.0;
 /// The slow reader's replies a second.
 const SLOW_READS: u64 = 100;
+/// The share of a link's rate that TCP payload can have: 1,448 bytes of
+/// payload in each 1,514-byte frame (timestamps on).
+const TCP_PAYLOAD_SHARE: f64 = 1448.0 / 1514.0;
 pub const CSV: &str = "link.csv";
 const HEADER: &str = "rate_mbit,rtt_ms,server,client,payload_mbit,link_share,bulk_share,\
 rss_mib,max_held,send_q,recv_q";
@@ -345,28 +348,24 @@ pub fn draw(out: &std::path::Path, samples: &[Sample]) {
     }
     let panels = RATES_MBIT
         .iter()
-        .map(|&rate| Panel {
-            title: format!("{rate} Mbit/s link, one stream of 1 KiB replies"),
-            x_desc: "round trip (ms)".into(),
-            y_desc: "payload, % of the link's rate".into(),
-            log_x: true,
-            lines: series
-                .iter()
-                .map(|(label, color, dashed)| Line {
-                    label: label.clone(),
-                    points: samples
-                        .iter()
-                        .filter(|s| {
-                            s.rate_mbit == rate
-                                && (format!("{} / {}", s.server, s.client) == *label
-                                    || (s.server == *label && label == "bulk-tcp"))
-                        })
-                        .map(|s| (s.rtt_ms as f64, s.link_share * 100.0))
-                        .collect(),
-                    color: *color,
-                    dashed: *dashed,
-                })
-                .collect(),
+        .map(|&rate| {
+            let mut panel = link_panel(samples, &series, rate);
+            // What a stream would get if the client's window stayed at
+            // HTTP/2's initial 64 KiB: one window per round trip.
+            panel.lines.push(Line {
+                label: "64 KiB window, never grown".into(),
+                points: RTTS_MS
+                    .iter()
+                    .map(|&rtt| {
+                        let bound = 65_535.0 * 8.0 / (rtt as f64 / 1e3) / (rate as f64 * 1e6);
+                        // At most what TCP's headers leave of the link.
+                        (rtt as f64, bound.min(TCP_PAYLOAD_SHARE) * 100.0)
+                    })
+                    .collect(),
+                color: 2,
+                dashed: true,
+            });
+            panel
         })
         .collect::<Vec<_>>();
     charts::draw(
@@ -374,4 +373,31 @@ pub fn draw(out: &std::path::Path, samples: &[Sample]) {
         "One stream over a shaped link: share of the link's rate",
         &panels,
     );
+}
+
+/// One rate's panel: a line per server and client, and bulk TCP's.
+fn link_panel(samples: &[Sample], series: &[(String, usize, bool)], rate: u64) -> Panel {
+    Panel {
+        title: format!("{rate} Mbit/s link, one stream of 1 KiB replies"),
+        x_desc: "round trip (ms)".into(),
+        y_desc: "payload, % of the link's rate".into(),
+        log_x: true,
+        lines: series
+            .iter()
+            .map(|(label, color, dashed)| Line {
+                label: label.clone(),
+                points: samples
+                    .iter()
+                    .filter(|s| {
+                        s.rate_mbit == rate
+                            && (format!("{} / {}", s.server, s.client) == *label
+                                || (s.server == *label && label == "bulk-tcp"))
+                    })
+                    .map(|s| (s.rtt_ms as f64, s.link_share * 100.0))
+                    .collect(),
+                color: *color,
+                dashed: *dashed,
+            })
+            .collect(),
+    }
 }
