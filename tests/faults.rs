@@ -256,8 +256,13 @@ mod fault_suite {
         let during = server.rss_kib();
         drop(streams);
         assert!(eventually(|| server.live_streams() == 0));
-        // The server hands freed heap back every few seconds.
-        let back = eventually(|| server.rss_kib() < before + (during - before) / 4);
+        // The server hands freed heap back every few seconds: most of what
+        // the streams took, not all of it, as about 5 MB stays with the
+        // process on both C-cores (pools and fragments the first thousand
+        // streams leave, measured 5.1-5.7 MB of a 21-26 MB rise; a quarter
+        // was the bound until the system C-core's 5.4 MB of 21 MB failed
+        // it). Kept heap would leave RSS near `during`.
+        let back = eventually(|| server.rss_kib() < before + (during - before) / 2);
         let after = server.rss_kib();
         server.stop();
         assert!(
