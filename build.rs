@@ -19,7 +19,15 @@ use std::{env, fs, path::Path, path::PathBuf, process::Command};
 
 fn main() {
     tell_ccore();
-    route_ccore_logs();
+    // C-core, a shared library on the platform's C-core, calls the server's
+    // own accept4 (src/main.rs, src/accept.rs) only if the binary exports it.
+    println!("cargo:rustc-link-arg-bin=yes-server=-Wl,--export-dynamic-symbol=accept4");
+    let includes = ccore_includes();
+    route_ccore_logs(includes.as_deref());
+    println!("cargo:rustc-check-cfg=cfg(ccore_mutex_checks)");
+    if let Some(includes) = &includes {
+        mutex_checks(includes);
+    }
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     generate(&out_dir.join("yes"), "yes.proto", true);
     generate(
@@ -63,21 +71,14 @@ fn tell_ccore() {
     println!("cargo:rustc-env=YES_GRPC_TARGET={target}");
 }
 
-/// Chooses how `src/ccore.rs` routes C-core's log lines into ours, by the
-/// linked C-core's own `<grpc/support/log.h>`: C-cores before 1.66 (Debian's
-/// 1.51, grpcio-sys's bundled 1.56) take a callback (`gpr_set_log_function`);
-/// later ones log through abseil, and get ccore/log_sink.cc, an abseil
-/// `LogSink`, compiled here against that C-core's abseil headers
-/// (`cfg(ccore_absl_log)`).
-fn route_ccore_logs() {
-    println!("cargo:rustc-check-cfg=cfg(ccore_absl_log)");
-    println!("cargo:rerun-if-changed=ccore/log_sink.cc");
+/// The linked C-core's include path (pkg-config's `-I` flags), or `None`
+/// when grpcio-sys builds its own bundled C-core (no pkg-config).
+fn ccore_includes() -> Option<Vec<PathBuf>> {
     for name in ["PKG_CONFIG", "PKG_CONFIG_PATH", "GRPCIO_SYS_USE_PKG_CONFIG"] {
         println!("cargo:rerun-if-env-changed={name}");
     }
-    // Without pkg-config, grpcio-sys builds its bundled C-core (1.56).
     if env::var("GRPCIO_SYS_USE_PKG_CONFIG").as_deref() != Ok("1") {
-        return;
+        return None;
     }
     let pkg_config = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
     let out = Command::new(&pkg_config)
@@ -89,12 +90,43 @@ fn route_ccore_logs() {
         panic!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let cflags = String::from_utf8(out.stdout).expect("pkg-config prints text");
-    let includes: Vec<PathBuf> = cflags
+    let mut includes: Vec<PathBuf> = cflags
         .split_whitespace()
         .filter_map(|flag| flag.strip_prefix("-I"))
         .map(PathBuf::from)
         .collect();
-    let system = ["/usr/local/include", "/usr/include"].map(PathBuf::from);
+    includes.extend(["/usr/local/include", "/usr/include"].map(PathBuf::from));
+    Some(includes)
+}
+
+/// Compiles ccore/mutex_checks.cc against the linked C-core's abseil
+/// (`cfg(ccore_mutex_checks)`), so that src/ccore.rs can switch off
+/// abseil's mutex deadlock detection: a debug check that abseil runs only
+/// when built without NDEBUG, as Debian builds it (why it matters: the file).
+fn mutex_checks(includes: &[PathBuf]) {
+    println!("cargo:rerun-if-changed=ccore/mutex_checks.cc");
+    println!("cargo:rustc-cfg=ccore_mutex_checks");
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .includes(includes)
+        .file("ccore/mutex_checks.cc")
+        .compile("yes_grpc_mutex_checks");
+}
+
+/// Chooses how `src/ccore.rs` routes C-core's log lines into ours, by the
+/// linked C-core's own `<grpc/support/log.h>`: C-cores before 1.66 (Debian's
+/// 1.51, grpcio-sys's bundled 1.56) take a callback (`gpr_set_log_function`);
+/// later ones log through abseil, and get ccore/log_sink.cc, an abseil
+/// `LogSink`, compiled here against that C-core's abseil headers
+/// (`cfg(ccore_absl_log)`). Without pkg-config (`includes` is `None`),
+/// grpcio-sys builds its bundled C-core (1.56).
+fn route_ccore_logs(includes: Option<&[PathBuf]>) {
+    println!("cargo:rustc-check-cfg=cfg(ccore_absl_log)");
+    println!("cargo:rerun-if-changed=ccore/log_sink.cc");
+    let Some(includes) = includes else {
+        return;
+    };
     // The C-core's headers are in the first directory of the search order
     // with a <grpc/support/log.h> that is not ccore/compat's shim (which
     // reads the next one). The callback is declared there or, until about
@@ -102,7 +134,6 @@ fn route_ccore_logs() {
     let read = |dir: &Path, header: &str| fs::read_to_string(dir.join(header)).ok();
     let ccore_dir = includes
         .iter()
-        .chain(&system)
         .find(|dir| {
             read(dir, "grpc/support/log.h").is_some_and(|text| !text.contains("#include_next"))
         })
@@ -121,7 +152,7 @@ fn route_ccore_logs() {
         .std("c++17")
         // As C-core itself is built (ccore/build.py: CONFIG=opt).
         .define("NDEBUG", None)
-        .includes(&includes)
+        .includes(includes)
         .file("ccore/log_sink.cc")
         .compile("yes_grpc_log_sink");
 }

@@ -88,6 +88,24 @@ pub fn route_logs() {
     gpr::route();
 }
 
+/// Switches off abseil's mutex deadlock detection where the linked abseil
+/// runs it (built without NDEBUG, as Debian's is): a debug check that
+/// serialises every C-core thread on one global lock and can abort the
+/// process on a suspected lock-order cycle (ccore/mutex_checks.cc says
+/// more). Release builds of abseil, the pinned C-core's included, never
+/// run it, so this changes nothing there. Call once, early.
+pub fn skip_mutex_deadlock_checks() {
+    #[cfg(ccore_mutex_checks)]
+    {
+        extern "C" {
+            fn yes_grpc_skip_mutex_deadlock_checks();
+        }
+        // SAFETY: takes no argument and only stores abseil's setting (an
+        // atomic), from any thread, at any time.
+        unsafe { yes_grpc_skip_mutex_deadlock_checks() };
+    }
+}
+
 /// One C-core log line to `log`; `file` is C-core's source file.
 fn log_line(level: log::Level, file: &str, line: i64, message: &str) {
     log::log!(target: "grpc", level, "{file}:{line}] {message}");

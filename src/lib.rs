@@ -28,6 +28,7 @@
 //! * [`client`]: `yes-client`, GNU `yes` over gRPC;
 //! * [`cli`]: both command lines, for the binaries and the packaging.
 
+pub mod accept;
 pub mod ccore;
 pub mod channelz;
 pub mod cli;

@@ -11,7 +11,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_async_std::Signals;
 
 use yes_grpc::server::{YesServer, LISTENING};
-use yes_grpc::{ccore, cli, executor, open_files};
+use yes_grpc::{accept, ccore, cli, executor, open_files};
 
 fn main() -> ExitCode {
     let args = cli::server::parse();
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         .format_timestamp_millis()
         .init();
     ccore::route_logs();
+    ccore::skip_mutex_deadlock_checks();
 
     // Signals are caught before the server listens, so a client that sees
     // the listening line may signal at once.
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
 
     let config = args.config();
     open_files_limit(config.limits.max_connections);
+    if let Err(e) = accept::shed_when_out_of_files() {
+        warn!("cannot keep a spare file descriptor for shedding connections: {e}");
+    }
     let server = match YesServer::start(&config) {
         Ok(server) => server,
         Err(e) => {
@@ -61,6 +65,24 @@ fn main() -> ExitCode {
         server.shutdown(grace).await;
     });
     ExitCode::SUCCESS
+}
+
+/// C-core's listeners call this `accept4` rather than libc's (build.rs
+/// exports it from the binary), so that [`accept::accept4`] can shed new
+/// connections when the process runs out of file descriptors, which stops
+/// an old C-core's listener for good.
+///
+/// # Safety
+/// As `accept4(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn accept4(
+    listener: std::os::raw::c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+    flags: std::os::raw::c_int,
+) -> std::os::raw::c_int {
+    // SAFETY: the caller's, as accept4(2)'s.
+    unsafe { accept::accept4(listener, addr, len, flags) }
 }
 
 /// Tells systemd (when it started us with `NOTIFY_SOCKET`, as a

@@ -244,6 +244,14 @@ impl Collector for StreamCollector {
             counter.metric_type(),
         )?)?;
 
+        let counter = ConstCounter::new(crate::accept::shed_so_far());
+        counter.encode(encoder.encode_descriptor(
+            "yes_connections_shed",
+            "New connections closed unserved because the server was out of file descriptors",
+            None,
+            counter.metric_type(),
+        )?)?;
+
         let rss = crate::memory::resident_kib(std::process::id()).unwrap_or(0) * 1024;
         let gauge = ConstGauge::new(rss as i64);
         gauge.encode(encoder.encode_descriptor(

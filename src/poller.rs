@@ -34,6 +34,12 @@ use grpcio::{EnvBuilder, Environment};
 /// and 1.85 are not measured, and keep the thread.
 const READS_ON_EVENT_ENGINE: u32 = 58;
 
+/// Whether the linked C-core reads sockets (and accepts connections) only
+/// on threads inside `grpc_completion_queue_next`, and so needs the thread.
+pub fn needed() -> bool {
+    crate::ccore::major() < READS_ON_EVENT_ENGINE
+}
+
 /// Keeps one polling thread until dropped.
 pub struct Poller {
     _env: Environment,
@@ -42,7 +48,7 @@ pub struct Poller {
 impl Poller {
     /// Starts the polling thread if the linked C-core needs one.
     pub fn start_if_needed() -> Option<Poller> {
-        (crate::ccore::major() < READS_ON_EVENT_ENGINE).then(Poller::start)
+        needed().then(Poller::start)
     }
 
     /// Starts the polling thread (named `yes-poll-0`).

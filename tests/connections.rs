@@ -1,13 +1,15 @@
 //! Floods of connections (issue 21), against the real binary over loopback:
 //! thousands of idle HTTP/2 connections, thousands of TCP connections that
-//! never speak, and connections opened and closed as fast as the client
-//! can (the class of CVE-2023-4785, where a flood stopped a C-core server
-//! from accepting). A bystander `YesWithFc` stream is measured before and
-//! during each (it must never stop; its rates are printed, not asserted, as
-//! they vary with the machine's load), and a new client must be served
-//! afterwards. Each
-//! test prints a `connections:` line with its figures and tier; the quick
-//! tier runs in CI, the long one (full counts) in scripts/faults-long.sh.
+//! never speak, connections opened and closed as fast as the client can,
+//! and more connections than the server has file descriptors for (the
+//! class of CVE-2023-4785, where a flood stopped a C-core server from
+//! accepting). A bystander `YesWithFc` stream is measured before and during
+//! each flood (it must not stop for a whole second, or on C-cores before
+//! 1.85 for more than two; its rates are printed, not asserted, as they
+//! vary with the machine's load), and a new client must be served
+//! afterwards. Each test prints a `connections:` line with its figures and
+//! tier; the quick tier runs in CI, the long one (full counts) in
+//! scripts/faults-long.sh.
 
 mod common;
 
@@ -43,6 +45,49 @@ fn new_client_served(server: &ServerProcess) -> Duration {
 }
 
 const CLIENT: &str = env!("CARGO_BIN_EXE_yes-client");
+
+/// A server whose open-files limit leaves room for a few dozen connections
+/// is sent ten times as many at once: those it cannot take are closed, and
+/// once they are gone a new client is served at once. Without src/accept.rs,
+/// Debian's C-core 1.51 never serves it (CVE-2023-4785: its listener
+/// stops for good) and 1.85 only after 12 s (it retries once a second).
+#[test]
+fn a_server_out_of_file_descriptors_keeps_accepting() {
+    use std::os::unix::process::CommandExt;
+    const LIMIT: libc::rlim_t = 64;
+    let mut command = Command::new(common::process::BIN);
+    command.args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut server = ServerProcess::spawn_command(command);
+    let metrics = server.metrics_addr();
+    let opened: Vec<TcpStream> = (0..LIMIT * 10)
+        .map(|_| TcpStream::connect(&server.addr).expect("the kernel queues the connection"))
+        .collect();
+    // The server has taken what it could and closed the rest.
+    let said = server.log_until("new connections at once");
+    drop(opened);
+    let first_reply = new_client_served(&server);
+    let shed = common::metrics::metric(metrics, "yes_connections_shed_total");
+    assert!(shed >= 1.0, "yes_connections_shed_total is {shed}");
+    println!(
+        "connections: {} connections at an open-files limit of {LIMIT}; the server said \
+         {said:?}; {shed} shed in all; a new client's first reply {} ms after they closed",
+        LIMIT * 10,
+        first_reply.as_millis()
+    );
+}
 
 mod fault_suite {
     use super::*;
@@ -223,17 +268,45 @@ mod fault_suite {
         let after = bystander.rate(1);
         let total = opened.load(Ordering::Relaxed);
         let slowest = during.iter().cloned().fold(f64::INFINITY, f64::min);
+        // The most seconds in a row the bystander read nothing, the second
+        // after the flood included (the server is still catching up).
+        let longest_stop = during
+            .iter()
+            .chain([&after])
+            .fold((0, 0), |(run, longest), &rate| {
+                let run = if rate == 0.0 { run + 1 } else { 0 };
+                (run, longest.max(run))
+            })
+            .1;
         println!(
             "connections ({tier:?} tier): flood of {total} connections opened and closed in \
              {:.1} s ({:.0}/s, half sending the preface); bystander never under {slowest:.0} \
-             msgs/s during it ({before:.0} before, {after:.0} after); a new client's first reply \
-             in {} ms; RSS {rss_before} KiB -> {} KiB",
+             msgs/s during it ({before:.0} before, {after:.0} after; stopped for {longest_stop} \
+             s at most); a new client's first reply in {} ms; RSS {rss_before} KiB -> {} KiB",
             flooded_for.as_secs_f64(),
             total as f64 / flooded_for.as_secs_f64(),
             first_reply.as_millis(),
             server.rss_kib()
         );
         assert!(total > 1_000, "only {total} connections in {flooded_for:?}");
-        assert!(slowest > 0.0, "the bystander stopped during the flood");
+        // C-cores before 1.85 do a new connection's work on whichever thread
+        // polls, the completion-queue threads that run the streams' pumps
+        // included (src/poller.rs), and a thread drafted during a flood can
+        // be kept for a second: Debian's 1.51 stopped the bystander for one
+        // second in about one run of 25 (and for two with abseil's deadlock
+        // checks on, which src/ccore.rs now turns off). 1.85 does that work
+        // on its own threads, and never stopped it for a second.
+        let allowed = if yes_grpc::poller::needed() { 2 } else { 0 };
+        assert!(
+            longest_stop <= allowed,
+            "the bystander stopped for {longest_stop} s during the flood, more than the \
+             {allowed} s this C-core allows (msgs/s each second: {during:.0?}, then {after:.0})"
+        );
+        if longest_stop > 0 {
+            assert!(
+                bystander.rates(3).iter().any(|&rate| rate > 0.0),
+                "the bystander did not resume after the flood"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@ use yes_grpc::cli::{self, client::Call};
 use yes_grpc::client::{health, run, Outcome};
 
 fn main() -> ExitCode {
+    yes_grpc::ccore::skip_mutex_deadlock_checks();
     let options = match cli::client::parse().call() {
         Call::Health {
             target,
