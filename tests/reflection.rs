@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use futures::executor::block_on;
 use futures::{SinkExt, StreamExt, TryStreamExt};
@@ -277,6 +278,14 @@ const PYTHON_PACKAGES: &str = "grpcio-reflection==1.85.1";
 
 /// A Python with `grpcio-reflection`, installed from PyPI on first use.
 fn python_with_reflection() -> PathBuf {
+    // Tests run on threads of one process: two that found no venv at once
+    // both made it, and one ran its script while the other was rewriting
+    // the venv under it (the script died without a word).
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(make_python_with_reflection).clone()
+}
+
+fn make_python_with_reflection() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-reflection");
     let python = venv.join("bin/python3");
     let ready = |python: &Path| {
@@ -325,7 +334,8 @@ fn run_python(script: &str, args: &[&str]) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "{script} failed:\n{stdout}\n{}",
+        "{script} failed ({}):\n{stdout}\n{}",
+        output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_str(&stdout).unwrap()
