@@ -125,17 +125,18 @@ pub fn command_on(program: impl AsRef<std::ffi::OsStr>, cpu: &str) -> Command {
 
 /// Starts `server` on a free 127.0.0.1 port; its log is dropped.
 pub fn start(setup: &Setup, server: Server) -> Running {
-    let mut command = server_command(setup, server, "127.0.0.1");
+    let mut command = server_command(setup, server, "127.0.0.1", "warn");
     start_command(command.stderr(Stdio::null()))
 }
 
 /// The command that runs `server` on a free port of `host` (yes-server and
-/// the Java reference; the floors listen on 127.0.0.1 only).
-pub fn server_command(setup: &Setup, server: Server, host: &str) -> Command {
+/// the Java reference; the floors listen on 127.0.0.1 only); yes-server
+/// logs at `log_level` (at info, each stream's end line says what it held).
+pub fn server_command(setup: &Setup, server: Server, host: &str, log_level: &str) -> Command {
     match server {
         Server::Yes | Server::YesFused => {
             let mut c = command_on(env!("CARGO_BIN_EXE_yes-server"), "0");
-            c.args(["--listen", &format!("{host}:0"), "--log-level", "warn"]);
+            c.args(["--listen", &format!("{host}:0"), "--log-level", log_level]);
             if server == Server::YesFused {
                 // Only this server: the load clients run on C-core's defaults.
                 c.env("GRPC_EXPERIMENTS", "fuse_filters");

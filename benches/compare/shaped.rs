@@ -85,14 +85,8 @@ struct OnLink {
 }
 
 fn start_on_link(setup: &Setup, link: &Link, server: Server) -> OnLink {
-    let command = if server == Server::Yes {
-        // At info, the end-of-stream lines say what each stream held.
-        let mut yes = Command::new(env!("CARGO_BIN_EXE_yes-server"));
-        yes.args(["--listen", &format!("{SERVER_IP}:0"), "--log-level", "info"]);
-        yes
-    } else {
-        server_command(setup, server, SERVER_IP)
-    };
+    // At info, the end-of-stream lines say what each stream held.
+    let command = server_command(setup, server, SERVER_IP, "info");
     let mut command = inside(link, true, &command);
     let mut running = start_command(command.stderr(Stdio::piped()));
     let stderr = BufReader::new(running.child.stderr.take().unwrap());
