@@ -58,6 +58,9 @@ pub struct Config {
     pub channelz: bool,
     /// Serve TLS (mutual TLS if it names a client CA) instead of plaintext.
     pub tls: Option<TlsFiles>,
+    /// C-core channel arguments set by name after the server's own, so they
+    /// win over them: C-core's tuning knobs, for measuring them.
+    pub ccore_args: Vec<CcoreArg>,
 }
 
 /// HTTP/2 connection limits and keepalive, passed to C-core as channel
@@ -219,8 +222,76 @@ impl Default for Config {
             reflection: true,
             channelz: false,
             tls: None,
+            ccore_args: Vec::new(),
         }
     }
+}
+
+/// One C-core channel argument, `grpc.NAME=VALUE` (`--ccore-arg`): an
+/// integer where the value reads as one, else a string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CcoreArg {
+    pub name: String,
+    pub value: CcoreValue,
+}
+
+/// The value of a [`CcoreArg`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CcoreValue {
+    Int(i32),
+    Text(String),
+}
+
+impl std::str::FromStr for CcoreArg {
+    type Err = String;
+
+    fn from_str(arg: &str) -> Result<CcoreArg, String> {
+        let Some((name, value)) = arg.split_once('=') else {
+            return Err(format!("{arg:?} is not NAME=VALUE"));
+        };
+        // C-core's own arguments all live under "grpc."; anything else is
+        // a typo C-core would ignore without a word.
+        if !name.starts_with("grpc.") || name.len() == "grpc.".len() || name.contains('\0') {
+            return Err(format!(
+                "{name:?} is not a C-core channel argument (they are named grpc.*)"
+            ));
+        }
+        if value.is_empty() || value.contains('\0') {
+            return Err(format!("{name} needs a value"));
+        }
+        let value = match value.parse() {
+            Ok(number) => CcoreValue::Int(number),
+            Err(_) => CcoreValue::Text(value.to_owned()),
+        };
+        Ok(CcoreArg {
+            name: name.to_owned(),
+            value,
+        })
+    }
+}
+
+impl std::fmt::Display for CcoreArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            CcoreValue::Int(number) => write!(f, "{}={number}", self.name),
+            CcoreValue::Text(text) => write!(f, "{}={text}", self.name),
+        }
+    }
+}
+
+/// Adds `args` to a channel-argument builder, after everything else.
+fn apply_ccore_args(mut builder: ChannelBuilder, args: &[CcoreArg]) -> ChannelBuilder {
+    for arg in args {
+        let name = CString::new(arg.name.as_str()).expect("checked for NUL when parsed");
+        builder = match &arg.value {
+            CcoreValue::Int(number) => builder.raw_cfg_int(name, *number),
+            CcoreValue::Text(text) => builder.raw_cfg_string(
+                name,
+                CString::new(text.as_str()).expect("checked for NUL when parsed"),
+            ),
+        };
+    }
+    builder
 }
 
 /// Why the server did not start.
@@ -350,7 +421,8 @@ impl YesServer {
                 CString::new("grpc.so_reuseport").expect("no NUL in a constant"),
                 i32::from(config.reuse_port),
             );
-        let args = config.limits.apply(builder)?.build_args();
+        let builder = config.limits.apply(builder)?;
+        let args = apply_ccore_args(builder, &config.ccore_args).build_args();
         let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)
             .register_service(crate::service::say_yes(handler.clone()))
@@ -406,7 +478,13 @@ impl YesServer {
             crate::ccore::describe(),
             crate::ccore::experiments()
                 .map(|list| format!(" with C-core experiments {list}"))
-                .unwrap_or_default(),
+                .into_iter()
+                .chain((!config.ccore_args.is_empty()).then(|| {
+                    let args: Vec<String> =
+                        config.ccore_args.iter().map(ToString::to_string).collect();
+                    format!(" with C-core arguments {}", args.join(", "))
+                }))
+                .collect::<String>(),
             config.completion_queues,
             config.naive_budget,
             config.max_request_bytes,

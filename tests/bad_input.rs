@@ -67,3 +67,24 @@ fn bad_requests_get_clear_statuses_and_others_flow_on() {
     assert_eq!(totals.active, 1);
     assert_eq!(totals.started, 1, "bad calls never became streams");
 }
+
+/// `--ccore-arg` reaches C-core and wins over the server's own setting: a
+/// largest message of 16 bytes set by name refuses a request that the
+/// server's default (4 MiB) would take.
+#[test]
+fn a_ccore_arg_reaches_c_core_over_the_servers_own_settings() {
+    let server = server_with(|c| {
+        c.ccore_args = vec!["grpc.max_receive_message_length=16".parse().unwrap()];
+    });
+    let client = client(&server);
+    let mut fine = client.yes_with_fc(&request("short")).unwrap();
+    assert_eq!(read(&mut fine, 1), ["short"]);
+    let mut refused = client
+        .yes_with_fc(&request("a request of more than sixteen bytes"))
+        .unwrap();
+    let error = match futures::executor::block_on(futures::StreamExt::next(&mut refused)) {
+        Some(Err(error)) => error,
+        other => panic!("the long request was not refused: {other:?}"),
+    };
+    assert_eq!(code(&error), RpcStatusCode::RESOURCE_EXHAUSTED, "{error:?}");
+}

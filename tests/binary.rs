@@ -38,6 +38,7 @@ fn help_documents_every_flag() {
         "--max-connection-age",
         "--max-connection-age-grace",
         "--memory-quota",
+        "--ccore-arg",
         "--metrics-listen",
         "--log-level",
         "--version",

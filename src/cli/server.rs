@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 use super::{parse_duration, parse_size, with_runtime_version};
-use crate::server::{default_completion_queues, Config, Limits};
+use crate::server::{default_completion_queues, CcoreArg, Config, Limits};
 use crate::tls::TlsFiles;
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
@@ -125,6 +125,16 @@ pub struct Args {
     /// closed, so clients that connect and never speak cannot pile up.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     handshake_timeout: Duration,
+
+    /// Set a C-core channel argument on the server, e.g.
+    /// grpc.http2.bdp_probe=0 or grpc.optimization_target=throughput (a
+    /// value that reads as an integer is one); repeat for more. Applied
+    /// after the server's own settings, so it wins over them. For measuring
+    /// C-core's tuning knobs (docs/benchmarks.md): C-core ignores a name it
+    /// does not know, and the start-up line lists what was set. Several may
+    /// be given at once, separated by commas.
+    #[arg(long = "ccore-arg", value_name = "NAME=VALUE", value_delimiter = ',')]
+    ccore_args: Vec<CcoreArg>,
 
     /// Serve Prometheus metrics at http://ADDR/metrics (IP:PORT): streams
     /// live and ended by method and reason, messages, bytes, seconds paused
@@ -246,6 +256,7 @@ impl Args {
             metrics_listen: self.metrics_listen,
             reflection: !self.no_reflection,
             channelz: self.channelz,
+            ccore_args: self.ccore_args.clone(),
             tls: match (self.tls_cert.clone(), self.tls_key.clone()) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert,
@@ -282,6 +293,45 @@ mod tests {
             format!("{:?}", args.config()),
             format!("{:?}", Config::default())
         );
+    }
+
+    #[test]
+    fn ccore_args_are_named_grpc_and_typed_by_their_value() {
+        let config = |flags: &[&str]| {
+            let line = ["yes-server"].iter().chain(flags);
+            let matches = command().try_get_matches_from(line)?;
+            Ok::<_, clap::Error>(Args::from_arg_matches(&matches)?.config())
+        };
+        let set = config(&[
+            "--ccore-arg",
+            "grpc.http2.bdp_probe=0",
+            "--ccore-arg",
+            "grpc.optimization_target=throughput,grpc.minimal_stack=1",
+        ])
+        .unwrap();
+        let shown: Vec<String> = set.ccore_args.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "grpc.http2.bdp_probe=0",
+                "grpc.optimization_target=throughput",
+                "grpc.minimal_stack=1"
+            ]
+        );
+        assert_eq!(
+            set.ccore_args[1].value,
+            crate::server::CcoreValue::Text("throughput".into())
+        );
+        assert_eq!(set.ccore_args[2].value, crate::server::CcoreValue::Int(1));
+        for bad in [
+            "http2.bdp_probe=0",
+            "grpc.=1",
+            "grpc.minimal_stack",
+            "grpc.x=",
+        ] {
+            let error = config(&["--ccore-arg", bad]).unwrap_err().to_string();
+            assert!(error.contains("--ccore-arg"), "{bad}: {error}");
+        }
     }
 
     /// Every flag has its variable, named after it, so the names can be
