@@ -279,9 +279,30 @@ impl std::fmt::Display for CcoreArg {
     }
 }
 
-/// Adds `args` to a channel-argument builder, after everything else.
-fn apply_ccore_args(mut builder: ChannelBuilder, args: &[CcoreArg]) -> ChannelBuilder {
+/// C-core's own major version from which `grpc.minimal_stack` keeps the
+/// server's deadlines: 58, gRPC 1.85 (measured). On Debian's 1.51 it drops
+/// the deadline filter, and a client that stops reading and never cancels
+/// holds its stream for good (tests/lifecycle.rs); versions between are
+/// not measured.
+pub const MINIMAL_STACK_KEEPS_DEADLINES: u32 = 58;
+
+/// Adds `args` to a channel-argument builder, after everything else;
+/// refuses one known to break what the server promises on this C-core.
+fn apply_ccore_args(
+    mut builder: ChannelBuilder,
+    args: &[CcoreArg],
+) -> Result<ChannelBuilder, StartError> {
     for arg in args {
+        if arg.name == "grpc.minimal_stack"
+            && arg.value != CcoreValue::Int(0)
+            && crate::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES
+        {
+            return Err(StartError::Config(format!(
+                "{arg} drops deadline handling on {}: a client that stops reading would \
+                 hold its stream past its deadline (it keeps it from gRPC 1.85 on)",
+                crate::ccore::describe()
+            )));
+        }
         let name = CString::new(arg.name.as_str()).expect("checked for NUL when parsed");
         builder = match &arg.value {
             CcoreValue::Int(number) => builder.raw_cfg_int(name, *number),
@@ -291,7 +312,7 @@ fn apply_ccore_args(mut builder: ChannelBuilder, args: &[CcoreArg]) -> ChannelBu
             ),
         };
     }
-    builder
+    Ok(builder)
 }
 
 /// Why the server did not start.
@@ -422,7 +443,7 @@ impl YesServer {
                 i32::from(config.reuse_port),
             );
         let builder = config.limits.apply(builder)?;
-        let args = apply_ccore_args(builder, &config.ccore_args).build_args();
+        let args = apply_ccore_args(builder, &config.ccore_args)?.build_args();
         let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)
             .register_service(crate::service::say_yes(handler.clone()))

@@ -173,3 +173,56 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
     drop(updates);
     shutdown.join().unwrap();
 }
+
+/// A client that stops reading and never cancels (a hand-written one, or
+/// one whose own timer died) still has its deadline kept by the server:
+/// C-core's deadline filter ends the call, and the producer with it. The
+/// same with `grpc.minimal_stack`, which drops C-core's optional filters,
+/// where the server accepts it: issue 23 asked whether the deadline
+/// survives it on 1.85 (it does); on Debian's 1.51 it does not, and the
+/// server refuses to start with it.
+#[test]
+fn the_server_keeps_a_deadline_the_client_never_enforces() {
+    use common::h2::{grpc_headers, grpc_message, RawConnection, HEADERS, RST_STREAM};
+    use yes_grpc::server::MINIMAL_STACK_KEEPS_DEADLINES;
+    for ccore_args in [&[][..], &["grpc.minimal_stack=1"]] {
+        let mut config = yes_grpc::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        config.ccore_args = ccore_args.iter().map(|a| a.parse().unwrap()).collect();
+        if !ccore_args.is_empty() && yes_grpc::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES {
+            let refused = yes_grpc::YesServer::start(&config).err();
+            assert!(
+                refused.is_some_and(|e| e.to_string().contains("deadline")),
+                "{ccore_args:?} was taken on {}",
+                yes_grpc::ccore::describe()
+            );
+            continue;
+        }
+        let server = yes_grpc::YesServer::start(&config).unwrap();
+        let addr = server.local_addr().to_string();
+        let mut raw = RawConnection::open(&addr, &[]);
+        let mut headers = grpc_headers("/yes.SayYes/YesWithFc", &addr);
+        headers.push(("grpc-timeout", "300m"));
+        assert!(raw.request(1, &headers, Some(&grpc_message(&[]))));
+        // No WINDOW_UPDATE is ever sent: the stream pauses once the
+        // window is full, and only the deadline can end it.
+        let (frames, _) = raw.read_until(PATIENCE, |f| {
+            f.stream == 1 && (f.kind == RST_STREAM || f.kind == HEADERS && f.flags & 1 != 0)
+        });
+        assert!(
+            frames.last().is_some_and(|f| f.stream == 1 && f.kind != 0),
+            "{ccore_args:?}: the server never ended the call"
+        );
+        assert!(
+            server.registry().wait_idle(PATIENCE),
+            "{ccore_args:?}: the producer outlived the deadline"
+        );
+        assert_eq!(
+            server.registry().totals().ended(Reason::Deadline),
+            1,
+            "{ccore_args:?}"
+        );
+    }
+}
