@@ -41,7 +41,18 @@ if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
   echo "ci-fresh: warning: uncommitted changes are not rehearsed (commit $commit only)" >&2
 fi
 
-scratch=$(mktemp -d "${TMPDIR:-/var/tmp}/yes-grpc-fresh.XXXXXX")
+# A fresh run fills 7-11 GB (targets of both C-cores, the interop stacks,
+# images); a full disk fails it half way with "No space left on device" and
+# can take the machine's shell with it. Failed runs keep their folder, so
+# say which are left over.
+parent=${TMPDIR:-/var/tmp}
+free_gb=$(df -Pk "$parent" | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ "$free_gb" -lt 15 ]; then
+  echo "ci-fresh: only $free_gb GB free in $parent; a rehearsal needs about 15." >&2
+  ls -d "$parent"/yes-grpc-fresh.* 2>/dev/null | sed 's/^/ci-fresh: left by an earlier run: /' >&2
+  exit 1
+fi
+scratch=$(mktemp -d "$parent/yes-grpc-fresh.XXXXXX")
 home=$scratch/home
 mkdir -p "$home"
 if [ "$keep_ccore" = 1 ]; then
