@@ -303,6 +303,12 @@ fn apply_ccore_args(
                 crate::ccore::describe()
             )));
         }
+        if arg.name == "grpc.minimal_stack" && arg.value != CcoreValue::Int(0) {
+            log::warn!(
+                "{arg}: C-core drops its optional filters, among them the request size limit \
+                 (--max-request-bytes) and --max-connection-age (measured on gRPC 1.85)"
+            );
+        }
         let name = CString::new(arg.name.as_str()).expect("checked for NUL when parsed");
         builder = match &arg.value {
             CcoreValue::Int(number) => builder.raw_cfg_int(name, *number),
