@@ -30,6 +30,7 @@
 
 pub mod accept;
 pub mod ccore;
+pub mod ccore_args;
 pub mod channelz;
 pub mod cli;
 pub mod client;

@@ -60,7 +60,7 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// C-core channel arguments set by name after the server's own, so they
     /// win over them: C-core's tuning knobs, for measuring them.
-    pub ccore_args: Vec<CcoreArg>,
+    pub ccore_args: Vec<crate::ccore_args::CcoreArg>,
 }
 
 /// HTTP/2 connection limits and keepalive, passed to C-core as channel
@@ -227,100 +227,6 @@ impl Default for Config {
     }
 }
 
-/// One C-core channel argument, `grpc.NAME=VALUE` (`--ccore-arg`): an
-/// integer where the value reads as one, else a string.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CcoreArg {
-    pub name: String,
-    pub value: CcoreValue,
-}
-
-/// The value of a [`CcoreArg`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CcoreValue {
-    Int(i32),
-    Text(String),
-}
-
-impl std::str::FromStr for CcoreArg {
-    type Err = String;
-
-    fn from_str(arg: &str) -> Result<CcoreArg, String> {
-        let Some((name, value)) = arg.split_once('=') else {
-            return Err(format!("{arg:?} is not NAME=VALUE"));
-        };
-        // C-core's own arguments all live under "grpc."; anything else is
-        // a typo C-core would ignore without a word.
-        if !name.starts_with("grpc.") || name.len() == "grpc.".len() || name.contains('\0') {
-            return Err(format!(
-                "{name:?} is not a C-core channel argument (they are named grpc.*)"
-            ));
-        }
-        if value.is_empty() || value.contains('\0') {
-            return Err(format!("{name} needs a value"));
-        }
-        let value = match value.parse() {
-            Ok(number) => CcoreValue::Int(number),
-            Err(_) => CcoreValue::Text(value.to_owned()),
-        };
-        Ok(CcoreArg {
-            name: name.to_owned(),
-            value,
-        })
-    }
-}
-
-impl std::fmt::Display for CcoreArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.value {
-            CcoreValue::Int(number) => write!(f, "{}={number}", self.name),
-            CcoreValue::Text(text) => write!(f, "{}={text}", self.name),
-        }
-    }
-}
-
-/// C-core's own major version from which `grpc.minimal_stack` keeps the
-/// server's deadlines: 58, gRPC 1.85 (measured). On Debian's 1.51 it drops
-/// the deadline filter, and a client that stops reading and never cancels
-/// holds its stream for good (tests/lifecycle.rs); versions between are
-/// not measured.
-pub const MINIMAL_STACK_KEEPS_DEADLINES: u32 = 58;
-
-/// Adds `args` to a channel-argument builder, after everything else;
-/// refuses one known to break what the server promises on this C-core.
-fn apply_ccore_args(
-    mut builder: ChannelBuilder,
-    args: &[CcoreArg],
-) -> Result<ChannelBuilder, StartError> {
-    for arg in args {
-        if arg.name == "grpc.minimal_stack"
-            && arg.value != CcoreValue::Int(0)
-            && crate::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES
-        {
-            return Err(StartError::Config(format!(
-                "{arg} drops deadline handling on {}: a client that stops reading would \
-                 hold its stream past its deadline (it keeps it from gRPC 1.85 on)",
-                crate::ccore::describe()
-            )));
-        }
-        if arg.name == "grpc.minimal_stack" && arg.value != CcoreValue::Int(0) {
-            log::warn!(
-                "{arg}: C-core drops its optional filters, among them the request size limit \
-                 (--max-request-bytes) and --max-connection-age (measured on gRPC 1.85)"
-            );
-        }
-        let name = CString::new(arg.name.as_str()).expect("checked for NUL when parsed");
-        builder = match &arg.value {
-            CcoreValue::Int(number) => builder.raw_cfg_int(name, *number),
-            CcoreValue::Text(text) => builder.raw_cfg_string(
-                name,
-                CString::new(text.as_str()).expect("checked for NUL when parsed"),
-            ),
-        };
-    }
-    Ok(builder)
-}
-
 /// Why the server did not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -449,7 +355,9 @@ impl YesServer {
                 i32::from(config.reuse_port),
             );
         let builder = config.limits.apply(builder)?;
-        let args = apply_ccore_args(builder, &config.ccore_args)?.build_args();
+        let args = crate::ccore_args::apply(builder, &config.ccore_args)
+            .map_err(StartError::Config)?
+            .build_args();
         let mut builder = ServerBuilder::new(env.clone())
             .channel_args(args)
             .register_service(crate::service::say_yes(handler.clone()))

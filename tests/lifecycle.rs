@@ -184,7 +184,7 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
 #[test]
 fn the_server_keeps_a_deadline_the_client_never_enforces() {
     use common::h2::{grpc_headers, grpc_message, RawConnection, HEADERS, RST_STREAM};
-    use yes_grpc::server::MINIMAL_STACK_KEEPS_DEADLINES;
+    use yes_grpc::ccore_args::MINIMAL_STACK_KEEPS_DEADLINES;
     for ccore_args in [&[][..], &["grpc.minimal_stack=1"]] {
         let mut config = yes_grpc::Config {
             listen: "127.0.0.1:0".parse().unwrap(),

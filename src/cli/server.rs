@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 use super::{parse_duration, parse_size, with_runtime_version};
-use crate::server::{default_completion_queues, CcoreArg, Config, Limits};
+use crate::ccore_args::CcoreArg;
+use crate::server::{default_completion_queues, Config, Limits};
 use crate::tls::TlsFiles;
 
 /// A `yes`-like gRPC streaming server (service yes.SayYes) on gRPC C-core.
@@ -320,9 +321,12 @@ mod tests {
         );
         assert_eq!(
             set.ccore_args[1].value,
-            crate::server::CcoreValue::Text("throughput".into())
+            crate::ccore_args::CcoreValue::Text("throughput".into())
         );
-        assert_eq!(set.ccore_args[2].value, crate::server::CcoreValue::Int(1));
+        assert_eq!(
+            set.ccore_args[2].value,
+            crate::ccore_args::CcoreValue::Int(1)
+        );
         for bad in [
             "http2.bdp_probe=0",
             "grpc.=1",
