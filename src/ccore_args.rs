@@ -69,17 +69,14 @@ pub const MINIMAL_STACK_KEEPS_DEADLINES: u32 = 58;
 /// refuses one known to break what the server promises on this C-core.
 pub fn apply(mut builder: ChannelBuilder, args: &[CcoreArg]) -> Result<ChannelBuilder, String> {
     for arg in args {
-        if arg.name == "grpc.minimal_stack"
-            && arg.value != CcoreValue::Int(0)
-            && crate::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES
-        {
-            return Err(format!(
-                "{arg} drops deadline handling on {}: a client that stops reading would \
-                 hold its stream past its deadline (it keeps it from gRPC 1.85 on)",
-                crate::ccore::describe()
-            ));
-        }
         if arg.name == "grpc.minimal_stack" && arg.value != CcoreValue::Int(0) {
+            if crate::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES {
+                return Err(format!(
+                    "{arg} drops deadline handling on {}: a client that stops reading would \
+                     hold its stream past its deadline (it keeps it from gRPC 1.85 on)",
+                    crate::ccore::describe()
+                ));
+            }
             log::warn!(
                 "{arg}: C-core drops its optional filters, among them the request size limit \
                  (--max-request-bytes) and --max-connection-age (measured on gRPC 1.85)"

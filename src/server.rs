@@ -227,6 +227,19 @@ impl Default for Config {
     }
 }
 
+/// What the start-up line says of C-core's settings beyond the defaults:
+/// experiments (`GRPC_EXPERIMENTS`) and `--ccore-arg`s, each if any.
+fn ccore_settings(args: &[crate::ccore_args::CcoreArg]) -> String {
+    let mut said = crate::ccore::experiments()
+        .map(|list| format!(" with C-core experiments {list}"))
+        .unwrap_or_default();
+    if !args.is_empty() {
+        let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+        said += &format!(" with C-core arguments {}", args.join(", "));
+    }
+    said
+}
+
 /// Why the server did not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -411,15 +424,7 @@ impl YesServer {
              Yes budget {} bytes, largest request {} bytes, HTTP/2 write buffer {} bytes, C-core \
              memory quota {})",
             crate::ccore::describe(),
-            crate::ccore::experiments()
-                .map(|list| format!(" with C-core experiments {list}"))
-                .into_iter()
-                .chain((!config.ccore_args.is_empty()).then(|| {
-                    let args: Vec<String> =
-                        config.ccore_args.iter().map(ToString::to_string).collect();
-                    format!(" with C-core arguments {}", args.join(", "))
-                }))
-                .collect::<String>(),
+            ccore_settings(&config.ccore_args),
             config.completion_queues,
             config.naive_budget,
             config.max_request_bytes,
