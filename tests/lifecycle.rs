@@ -183,16 +183,16 @@ fn health_reports_serving_then_not_serving_on_shutdown() {
 /// server refuses to start with it.
 #[test]
 fn the_server_keeps_a_deadline_the_client_never_enforces() {
-    use common::h2::{grpc_headers, grpc_message, RawConnection, HEADERS, RST_STREAM};
+    use common::h2::{
+        grpc_headers, grpc_message, RawConnection, DATA, END_STREAM, HEADERS, RST_STREAM,
+    };
     use yes_grpc::ccore_args::MINIMAL_STACK_KEEPS_DEADLINES;
     for ccore_args in [&[][..], &["grpc.minimal_stack=1"]] {
-        let mut config = yes_grpc::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
+        let tune = |c: &mut yes_grpc::Config| {
+            c.ccore_args = ccore_args.iter().map(|a| a.parse().unwrap()).collect();
         };
-        config.ccore_args = ccore_args.iter().map(|a| a.parse().unwrap()).collect();
         if !ccore_args.is_empty() && yes_grpc::ccore::major() < MINIMAL_STACK_KEEPS_DEADLINES {
-            let refused = yes_grpc::YesServer::start(&config).err();
+            let refused = yes_grpc::YesServer::start(&config_with(tune)).err();
             assert!(
                 refused.is_some_and(|e| e.to_string().contains("deadline")),
                 "{ccore_args:?} was taken on {}",
@@ -200,7 +200,7 @@ fn the_server_keeps_a_deadline_the_client_never_enforces() {
             );
             continue;
         }
-        let server = yes_grpc::YesServer::start(&config).unwrap();
+        let server = server_with(tune);
         let addr = server.local_addr().to_string();
         let mut raw = RawConnection::open(&addr, &[]);
         let mut headers = grpc_headers("/yes.SayYes/YesWithFc", &addr);
@@ -209,10 +209,13 @@ fn the_server_keeps_a_deadline_the_client_never_enforces() {
         // No WINDOW_UPDATE is ever sent: the stream pauses once the
         // window is full, and only the deadline can end it.
         let (frames, _) = raw.read_until(PATIENCE, |f| {
-            f.stream == 1 && (f.kind == RST_STREAM || f.kind == HEADERS && f.flags & 1 != 0)
+            f.stream == 1
+                && (f.kind == RST_STREAM || f.kind == HEADERS && f.flags & END_STREAM != 0)
         });
         assert!(
-            frames.last().is_some_and(|f| f.stream == 1 && f.kind != 0),
+            frames
+                .last()
+                .is_some_and(|f| f.stream == 1 && f.kind != DATA),
             "{ccore_args:?}: the server never ended the call"
         );
         assert!(

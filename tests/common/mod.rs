@@ -34,6 +34,12 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Starts a server on 127.0.0.1 with a free port, changed by `tune`.
 pub fn server_with(tune: impl FnOnce(&mut Config)) -> YesServer {
+    YesServer::start(&config_with(tune)).expect("the server starts")
+}
+
+/// The configuration [`server_with`] starts, for a test that expects the
+/// start to fail.
+pub fn config_with(tune: impl FnOnce(&mut Config)) -> Config {
     // RUST_LOG=debug shows the server's log in a failing test's output.
     let _ = env_logger::builder().is_test(true).try_init();
     let mut config = Config {
@@ -42,7 +48,7 @@ pub fn server_with(tune: impl FnOnce(&mut Config)) -> YesServer {
         ..Config::default()
     };
     tune(&mut config);
-    YesServer::start(&config).expect("the server starts")
+    config
 }
 
 /// Starts a server with the defaults on a free loopback port.
