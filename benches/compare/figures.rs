@@ -236,11 +236,15 @@ pub fn servers_and_floors() -> Vec<Server> {
 }
 
 /// `--pinning`: one stream of `"yes"` and of 1 KiB from yes-server, the
-/// Java reference and the floors, each server warmed up for 5 s first,
+/// Java reference and the floors (the capped one too), each server warmed up for 5 s first,
 /// measured as the other benchmarks are (client and server share both
 /// cores) and then with the server on CPU 0 and the client on CPU 1.
 pub fn compare_pinning(setup: &Setup, reps: usize, seconds: f64) {
-    let servers = servers_and_floors();
+    let mut servers = servers_and_floors();
+    // Beside the floor, the floor with yes-server's cap on buffered replies:
+    // the distance between the two is the cap's, the rest is yes-server's.
+    let floor = servers.iter().position(|&s| s == Server::Floor).unwrap();
+    servers.insert(floor + 1, Server::FloorCapped);
     for (pinned, name) in [(false, "pinning-off.csv"), (true, "pinning-on.csv")] {
         PINNED.store(pinned, Ordering::Relaxed);
         println!(

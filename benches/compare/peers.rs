@@ -18,6 +18,9 @@ pub enum Server {
     YesFused,
     Java,
     Floor,
+    /// The floor clearing the buffer hint every `MAX_BUFFERED_REPLIES`th
+    /// write, as yes-server does: what that cap costs on its own.
+    FloorCapped,
     /// The `i`-th of [`extra_floors`]: the floor built on another C-core.
     Extra(usize),
 }
@@ -29,6 +32,7 @@ impl Server {
             Server::YesFused => "yes-server+fuse_filters",
             Server::Java => "java-reference",
             Server::Floor => "grpcio-floor",
+            Server::FloorCapped => "grpcio-floor+cap",
             Server::Extra(i) => &extra_floors()[i].0,
         }
     }
@@ -154,7 +158,7 @@ pub fn server_command(setup: &Setup, server: Server, host: &str, log_level: &str
             ]);
             c
         }
-        Server::Floor | Server::Extra(_) => {
+        Server::Floor | Server::FloorCapped | Server::Extra(_) => {
             // Another build of this harness (or the 1.46 floor, which
             // ignores the role) plays the floor as this one does.
             let exe = match server {
@@ -163,6 +167,10 @@ pub fn server_command(setup: &Setup, server: Server, host: &str, log_level: &str
             };
             let mut c = command_on(exe, "0");
             c.env("YES_BENCH_ROLE", "floor");
+            if server == Server::FloorCapped {
+                let cap = yes_grpc::stream::MAX_BUFFERED_REPLIES;
+                c.env("YES_BENCH_FLOOR_CAP", cap.to_string());
+            }
             c
         }
     }

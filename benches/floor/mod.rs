@@ -88,14 +88,32 @@ const YES_WITH_FC: Method<Vec<u8>, GrpcSlice> = Method {
 };
 
 /// Serves `YesWithFc` on a free 127.0.0.1 port until the process is killed.
+///
+/// With `YES_BENCH_FLOOR_CAP=N` it writes every `N`th reply without the hint,
+/// as yes-server does (its `MAX_BUFFERED_REPLIES`), so that the price of
+/// that cap can be told apart from the price of everything else.
 pub fn serve() -> ! {
+    let cap: Option<usize> = std::env::var("YES_BENCH_FLOOR_CAP")
+        .ok()
+        .map(|n| n.parse().expect("YES_BENCH_FLOOR_CAP is a number"))
+        .filter(|&n| n > 0);
     let env = Arc::new(EnvBuilder::new().cq_count(2).build());
     let service = ServiceBuilder::new()
-        .add_server_streaming_handler(&YES_WITH_FC, |ctx, request: Vec<u8>, mut sink| {
+        .add_server_streaming_handler(&YES_WITH_FC, move |ctx, request: Vec<u8>, mut sink| {
             let reply = GrpcSlice::from(encode_reply(&reply_text(&request)));
             ctx.spawn(async move {
-                let flags = WriteFlags::default().buffer_hint(true);
-                while sink.send((reply.clone(), flags)).await.is_ok() {}
+                let hinted = WriteFlags::default().buffer_hint(true);
+                let mut written = 0usize;
+                loop {
+                    written += 1;
+                    let flags = match cap {
+                        Some(cap) if written % cap == 0 => WriteFlags::default(),
+                        _ => hinted,
+                    };
+                    if sink.send((reply.clone(), flags)).await.is_err() {
+                        break;
+                    }
+                }
             });
         })
         .build();
