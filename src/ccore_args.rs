@@ -65,6 +65,18 @@ impl std::fmt::Display for CcoreArg {
 /// not measured.
 pub const MINIMAL_STACK_KEEPS_DEADLINES: u32 = 58;
 
+/// The integer `args` give C-core for `name`, if any: the last one, as
+/// C-core reads them.
+pub fn int(args: &[CcoreArg], name: &str) -> Option<i32> {
+    args.iter()
+        .rev()
+        .find(|arg| arg.name == name)
+        .and_then(|arg| match arg.value {
+            CcoreValue::Int(number) => Some(number),
+            CcoreValue::Text(_) => None,
+        })
+}
+
 /// Adds `args` to a channel-argument builder, after everything else;
 /// refuses one known to break what the server promises on this C-core.
 pub fn apply(mut builder: ChannelBuilder, args: &[CcoreArg]) -> Result<ChannelBuilder, String> {

@@ -1,7 +1,9 @@
-//! One stream's counters, written by its pump on every write: messages and
-//! bytes given to C-core, and time spent paused by flow control. Plain
-//! relaxed atomics, so the registry, the log and the metrics can read them
-//! while the stream runs without ever blocking the pump.
+//! One stream's counters, written by its pump: messages and bytes given to
+//! C-core, and time spent paused by flow control. Plain relaxed atomics, so
+//! the registry, the log and the metrics can read them while the stream runs
+//! without ever blocking the pump. The pump is their only writer, so it
+//! updates them with a load and a store, never a read-modify-write: those
+//! lock the bus, which a message of "yes" pays for.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -47,11 +49,12 @@ impl Meter {
         }
     }
 
-    /// The pump gave C-core one more message of `bytes` payload bytes.
+    /// The pump gave C-core `messages` more messages, of `bytes` payload
+    /// bytes in all. (Only the pump calls this; see the module docs.)
     #[inline]
-    pub fn sent(&self, bytes: usize) {
-        self.messages.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    pub fn sent(&self, messages: u64, bytes: u64) {
+        add(&self.messages, messages);
+        add(&self.bytes, bytes);
     }
 
     /// Nanoseconds since the stream started: the clock of its waits.
@@ -71,12 +74,12 @@ impl Meter {
     /// clock's reading, so that a wait beginning right after can start
     /// from it instead of reading the clock again.
     pub fn wait_ended(&self) -> u64 {
-        let since = self.waiting_since_ns.swap(0, Ordering::Relaxed);
+        let since = self.waiting_since_ns.load(Ordering::Relaxed);
+        self.waiting_since_ns.store(0, Ordering::Relaxed);
         let now = self.clock();
         let waited = waited(since, now);
         if waited >= PAUSE_THRESHOLD {
-            self.paused_ns
-                .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+            add(&self.paused_ns, waited.as_nanos() as u64);
         }
         now
     }
@@ -96,6 +99,12 @@ impl Meter {
             age: Duration::from_nanos(now),
         }
     }
+}
+
+/// Adds `n` to a counter that only the calling thread writes.
+#[inline]
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
 }
 
 /// How long a wait that began at `since` (a `waiting_since_ns` value: zero

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -158,6 +158,8 @@ impl MethodTotals {
 pub struct Registry {
     next_id: AtomicU64,
     closed: AtomicBool,
+    /// The live streams' number, readable without the lock.
+    live: AtomicUsize,
     active: Mutex<HashMap<u64, Arc<Stream>>>,
     changes: Mutex<u64>,
     changed: Condvar,
@@ -207,6 +209,7 @@ impl Registry {
             meter: Meter::start(),
         });
         active.insert(stream.id, stream.clone());
+        self.live.fetch_add(1, Ordering::Relaxed);
         drop(active);
         self.changed();
         Ok(stream)
@@ -223,7 +226,9 @@ impl Registry {
             method.bytes += last.bytes;
             method.paused += last.paused;
         }
-        self.active().remove(&stream.id);
+        if self.active().remove(&stream.id).is_some() {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
         self.changed();
         StreamReport { last, end }
     }
@@ -238,6 +243,13 @@ impl Registry {
     /// The number of live streams.
     pub fn active_count(&self) -> usize {
         self.active().len()
+    }
+
+    /// The number of live streams, without taking the registry's lock: what
+    /// a pump reads every few writes (it sizes C-core's share of each
+    /// stream's replies by it).
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
     }
 
     /// Totals over all streams so far.

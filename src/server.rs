@@ -187,6 +187,10 @@ impl Limits {
     }
 }
 
+/// The channel argument behind `--http2-write-buffer` (grpcio's
+/// `http2_write_buffer_size`), which `--ccore-arg` may also set.
+const WRITE_BUFFER_ARG: &str = "grpc.http2.write_buffer_size";
+
 /// What `yes-server` prints on stdout, followed by the bound address, once it
 /// listens; scripts and tests wait for this line.
 pub const LISTENING: &str = "yes-server listening on ";
@@ -199,7 +203,7 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 << 20;
 
 /// The default HTTP/2 write buffer: C-core's own, 64 KiB. What a stalled
 /// stream of small replies holds in it is capped by the pump
-/// ([`MAX_BUFFERED_REPLIES`](crate::stream::MAX_BUFFERED_REPLIES)), not by
+/// ([`buffered_replies_cap`](crate::stream::buffered_replies_cap)), not by
 /// this size; 1 KiB replies stream about half again as fast as at 16 KiB.
 pub const DEFAULT_WRITE_BUFFER_BYTES: usize = 64 << 10;
 
@@ -349,16 +353,20 @@ impl YesServer {
         health.set_serving_status("", ServingStatus::Serving);
         health.set_serving_status(SERVICE_NAME, ServingStatus::Serving);
 
-        let handler = Arc::new(Handler {
-            registry: Arc::new(Registry::default()),
-            naive_budget: config.naive_budget,
-        });
         let write_buffer = i32::try_from(config.write_buffer_bytes).map_err(|_| {
             StartError::Config(format!(
                 "the HTTP/2 write buffer must be under 2 GiB, not {} bytes",
                 config.write_buffer_bytes
             ))
         })?;
+        let handler = Arc::new(Handler {
+            registry: Arc::new(Registry::default()),
+            naive_budget: config.naive_budget,
+            // The buffer C-core will use: a --ccore-arg comes last and wins.
+            write_buffer: crate::ccore_args::int(&config.ccore_args, WRITE_BUFFER_ARG)
+                .unwrap_or(write_buffer)
+                .max(0) as usize,
+        });
         let builder = ChannelBuilder::new(env.clone())
             .max_receive_message_len(max_request)
             .http2_write_buffer_size(write_buffer)

@@ -443,8 +443,9 @@ mod fault_suite {
         }
         // What C-core took beyond what reached the wire: both connections
         // share HTTP/2's 64 KiB connection window, 10 bytes per "yes", and
-        // each stream may leave at most MAX_BUFFERED_REPLIES (and the write
-        // in hand) in C-core's write buffer.
+        // each stream may leave at most buffered_replies_cap (and the write
+        // in hand) in C-core's write buffer; with 21 streams open that is
+        // 195 each, with fewer (as they open) up to MAX_BUFFERED_REPLIES.
         let taken: u64 = ends.iter().map(|l| log_field(l, "messages")).sum();
         let on_the_wire = 65_535 / 10;
         let per_stream = yes_grpc::stream::MAX_BUFFERED_REPLIES as u64 + 1;

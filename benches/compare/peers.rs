@@ -18,8 +18,8 @@ pub enum Server {
     YesFused,
     Java,
     Floor,
-    /// The floor clearing the buffer hint every `MAX_BUFFERED_REPLIES`th
-    /// write, as yes-server does: what that cap costs on its own.
+    /// The floor clearing the buffer hint as often as yes-server does with
+    /// one stream open (`buffered_replies_cap(1)`): what the cap costs.
     FloorCapped,
     /// The `i`-th of [`extra_floors`]: the floor built on another C-core.
     Extra(usize),
@@ -168,7 +168,7 @@ pub fn server_command(setup: &Setup, server: Server, host: &str, log_level: &str
             let mut c = command_on(exe, "0");
             c.env("YES_BENCH_ROLE", "floor");
             if server == Server::FloorCapped {
-                let cap = yes_grpc::stream::MAX_BUFFERED_REPLIES;
+                let cap = yes_grpc::stream::buffered_replies_cap(1);
                 c.env("YES_BENCH_FLOOR_CAP", cap.to_string());
             }
             c

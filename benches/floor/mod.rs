@@ -90,7 +90,7 @@ const YES_WITH_FC: Method<Vec<u8>, GrpcSlice> = Method {
 /// Serves `YesWithFc` on a free 127.0.0.1 port until the process is killed.
 ///
 /// With `YES_BENCH_FLOOR_CAP=N` it writes every `N`th reply without the hint,
-/// as yes-server does (its `MAX_BUFFERED_REPLIES`), so that the price of
+/// as yes-server does (`buffered_replies_cap`), so that the price of
 /// that cap can be told apart from the price of everything else.
 pub fn serve() -> ! {
     let cap: Option<usize> = std::env::var("YES_BENCH_FLOOR_CAP")

@@ -20,8 +20,9 @@
 //! then gathers up to its write buffer (`--http2-write-buffer`) per socket
 //! write. The last reply before the pipe runs dry goes without the hint, so
 //! no reply ever waits in a buffer for one that is not coming, and so does
-//! every [`MAX_BUFFERED_REPLIES`]th in a row, which bounds what C-core holds
-//! for a stalled stream of small replies.
+//! one at the end of every run of [`buffered_replies_cap`] (fewer as more
+//! streams are open), which bounds what C-core holds for a stalled stream of
+//! small replies.
 
 pub mod produce;
 pub mod pump;
@@ -39,7 +40,7 @@ use crate::memory;
 use crate::registry::Registry;
 
 pub use produce::fc_limit;
-pub use pump::MAX_BUFFERED_REPLIES;
+pub use pump::{buffered_replies_cap, MAX_BUFFERED_REPLIES};
 
 /// What serves every call of one server's `yes.SayYes`: the registry its
 /// streams join and the settings they share.
@@ -48,6 +49,9 @@ pub struct Handler {
     pub registry: Arc<Registry>,
     /// The most bytes a `Yes` stream may hold before it is ended.
     pub naive_budget: usize,
+    /// C-core's HTTP/2 write buffer in bytes, which tells the pump which of
+    /// its writes can wait for the client's window.
+    pub write_buffer: usize,
 }
 
 impl Handler {
@@ -108,8 +112,9 @@ impl Handler {
 
         let deadline = ctx.deadline();
         let registry = self.registry.clone();
+        let write_buffer = self.write_buffer;
         ctx.spawn(async move {
-            let end = pump::run(&stream, sink, deadline).await;
+            let end = pump::run(&stream, sink, deadline, write_buffer, &registry).await;
             // Outside the macro: `info!` skips its arguments when it is off.
             let report = registry.finish(&stream, end);
             if report.last.max_held > memory::TRIM_AFTER_HOLDING {
