@@ -14,7 +14,8 @@
 # Prints a table; writes TARGET/pinned/bench-compare/ccores.csv.
 #
 # --pinning instead: one stream of "yes" and of 1 KiB from yes-server, the
-# Java reference, the pinned floor and the 1.51 floor, each warmed up 5 s,
+# Java reference, the pinned floor (also with yes-server's cap on buffered
+# replies, grpcio-floor+cap) and the 1.51 floor, each warmed up 5 s,
 # first as usual, then with the server on CPU 0 and the client on CPU 1
 # (taskset): the per-core figure. About 12 minutes (--quick: about 3).
 # --fuse-filters adds yes-server with C-core's fuse_filters experiment (the

@@ -69,7 +69,8 @@ struct SinkFailed;
 /// the call: with a status when the server ended the stream, by dropping the
 /// sink (never polled again) when the call failed under it. Returns why the
 /// stream ended. `write_buffer` is C-core's HTTP/2 write buffer in bytes
-/// (see [`Writes`]); `registry` holds every stream of the server.
+/// (which tells the pump which writes can wait for the client); `registry`
+/// holds every stream of the server.
 pub async fn run(
     stream: &Stream,
     mut sink: ServerStreamingSink<Encoded>,
