@@ -9,6 +9,16 @@
 use std::future::Future;
 use std::time::Duration;
 
+/// Starts the executor's I/O reactor now. It would start on first use, and
+/// it needs file descriptors of its own (an epoll and a wake-up one): a
+/// server that a flood of connections has left without any before then
+/// cannot start it, and panics ("cannot initialize I/O event notification",
+/// seen in tests/connections.rs). Call once, before the server listens.
+pub fn start() {
+    // A timer is the reactor's: waiting on one starts it.
+    block_on(sleep(Duration::from_millis(1)));
+}
+
 /// Runs `future` to completion on the executor's thread pool, detached.
 pub fn spawn<F>(future: F)
 where

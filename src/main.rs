@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         .init();
     ccore::route_logs();
     ccore::skip_mutex_deadlock_checks();
+    executor::start();
 
     // Signals are caught before the server listens, so a client that sees
     // the listening line may signal at once.

@@ -52,7 +52,8 @@ const CLIENT: &str = env!("CARGO_BIN_EXE_yes-client");
 
 /// A server whose open-files limit leaves room for a few dozen connections
 /// is sent ten times as many at once: those it cannot take are closed, and
-/// once they are gone a new client is served at once. Without src/accept.rs,
+/// once they are gone a new client is served at once, and /metrics (asked
+/// while the server was out of descriptors) still answers. Without src/accept.rs,
 /// Debian's C-core 1.51 never serves it (CVE-2023-4785: its listener
 /// stops for good) and 1.85 only after 12 s (it retries once a second).
 #[test]
@@ -81,8 +82,13 @@ fn a_server_out_of_file_descriptors_keeps_accepting() {
         .collect();
     // The server has taken what it could and closed the rest.
     let said = server.log_until("new connections at once");
+    // A scrape now, while the server holds every descriptor it may: the
+    // metrics server's accept fails too, and must not end its accept loop
+    // (tiny_http's does on any error), or /metrics is gone for good.
+    let early_scrape = TcpStream::connect(metrics).expect("the kernel queues the scrape");
     drop(opened);
     let first_reply = new_client_served(&server);
+    drop(early_scrape);
     let shed = common::metrics::metric(metrics, "yes_connections_shed_total");
     assert!(shed >= 1.0, "yes_connections_shed_total is {shed}");
     println!(
