@@ -31,7 +31,7 @@
 //! loop on the first error (and panics when it cannot duplicate a
 //! connection), which left `/metrics` refusing connections for good after
 //! a flood. For a blocking listener the call therefore waits for room
-//! instead ([`accept_blocking`]).
+//! instead (`accept_blocking`).
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
