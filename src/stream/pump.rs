@@ -272,8 +272,6 @@ struct Writes {
     given: (u64, usize),
     /// Whether the next write is the stream's first.
     first: bool,
-    /// Whether the write in flight went without the hint.
-    unhinted: bool,
     /// When the last timed wait ended, while only the write after it has
     /// happened since.
     last_wait_end: Option<u64>,
@@ -297,7 +295,6 @@ impl Writes {
             may_wait: false,
             given: (0, 0),
             first: true,
-            unhinted: true,
             last_wait_end: None,
         }
     }
@@ -310,8 +307,7 @@ impl Writes {
         let hint = more && self.hinted + 1 < self.cap;
         // grpcio sends the first reply, with the headers, without the hint.
         let first = std::mem::replace(&mut self.first, false);
-        self.unhinted = !hint || first;
-        if !self.unhinted {
+        if hint && !first {
             self.hinted += 1;
             self.hinted_bytes += len + PREFIX_BYTES;
             self.may_wait = self.hinted_bytes > self.write_buffer;
@@ -330,7 +326,9 @@ impl Writes {
     /// after one without the hint (every few hundred small replies), and
     /// every [`REPORT_BYTES`] among writes past a full buffer.
     fn report_due(&self) -> bool {
-        self.unhinted || self.given.1 >= REPORT_BYTES
+        // No hinted reply since the last write without the hint: the write
+        // in flight is that one.
+        self.hinted == 0 || self.given.1 >= REPORT_BYTES
     }
 
     /// Tells the pipe and the meter what was given to C-core since last time.
