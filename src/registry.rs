@@ -158,7 +158,8 @@ impl MethodTotals {
 pub struct Registry {
     next_id: AtomicU64,
     closed: AtomicBool,
-    /// The live streams' number, readable without the lock.
+    /// The live streams' number, readable without the lock; changed only
+    /// with `active`, under its lock.
     live: AtomicUsize,
     active: Mutex<HashMap<u64, Arc<Stream>>>,
     changes: Mutex<u64>,
@@ -226,8 +227,11 @@ impl Registry {
             method.bytes += last.bytes;
             method.paused += last.paused;
         }
-        if self.active().remove(&stream.id).is_some() {
-            self.live.fetch_sub(1, Ordering::Relaxed);
+        {
+            let mut active = self.active();
+            if active.remove(&stream.id).is_some() {
+                self.live.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         self.changed();
         StreamReport { last, end }
@@ -240,15 +244,10 @@ impl Registry {
         streams
     }
 
-    /// The number of live streams.
-    pub fn active_count(&self) -> usize {
-        self.active().len()
-    }
-
-    /// The number of live streams, without taking the registry's lock: what
-    /// a pump reads every few writes (it sizes C-core's share of each
+    /// The number of live streams, without taking the registry's lock: a
+    /// pump reads it every few writes (it sizes C-core's share of each
     /// stream's replies by it).
-    pub fn live(&self) -> usize {
+    pub fn active_count(&self) -> usize {
         self.live.load(Ordering::Relaxed)
     }
 

@@ -187,7 +187,7 @@ async fn write_chunk(
         }
         let reply = chunk.reply(index);
         let more = index + 1 < count || pipe.has_queued();
-        let flags = writes.flags(reply.len(), more, registry.live());
+        let flags = writes.flags(reply.len(), more, registry.active_count());
         sink.start_send_unpin((reply, flags))
             .map_err(|_| Err(SinkFailed))?;
     }
