@@ -17,7 +17,8 @@ use yes_grpc::proto::yes_grpc::SayYesClient;
 /// CONNECTIONS connections (default 1) in turn. Prints
 /// `measuring` when its measurement begins, then `msgs=N bytes=B seconds=S
 /// total=T`, T counting the warm-up too: one second, or `YES_BENCH_WARM_UP`
-/// seconds.
+/// seconds. `YES_BENCH_CLIENT_BDP=0` turns off C-core's BDP probing on its
+/// channels, which is what grows a window past HTTP/2's initial 64 KiB.
 pub fn load_client() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -30,12 +31,14 @@ pub fn load_client() {
     let connections: usize = args.get(6).map_or(1, |a| a.parse().unwrap());
 
     let env = Arc::new(EnvBuilder::new().cq_count(2).build());
+    let bdp_probe = std::env::var("YES_BENCH_CLIENT_BDP").map_or(true, |v| v != "0");
     // A local subchannel pool each: channels to one target would otherwise
     // share C-core's one connection.
     let channels: Vec<SayYesClient> = (0..connections.max(1))
         .map(|_| {
             let channel = ChannelBuilder::new(env.clone())
                 .use_local_subchannel_pool(true)
+                .http2_bdp_probe(bdp_probe)
                 .connect(target);
             SayYesClient::new(channel)
         })

@@ -6,7 +6,11 @@
 //! stream of 1 KiB replies from yes-server and from the Java reference, read
 //! by the grpcio and the grpc-java load clients: payload Mbit/s, its share
 //! of the link's rate and of the bulk transfer's, the server's RSS, and
-//! yes-server's largest `max_held`. Then, on the largest link (100 Mbit/s,
+//! yes-server's largest `max_held`. With yes-server also: the stream window
+//! each client announced (from the client's own log of what it sends), the
+//! grpcio client with its BDP probing off (its window then stays at HTTP/2's
+//! 64 KiB), and yes-server with its own BDP probing off (which sizes only
+//! what the server receives). Then, on the largest link (100 Mbit/s,
 //! 100 ms), a slow reader (100 replies a second) to each server: what the
 //! server holds for a client that cannot keep up. Writes `link.csv` and
 //! `link-share.svg`. Needs root.
@@ -41,7 +45,11 @@ const SLOW_READS: u64 = 100;
 const TCP_PAYLOAD_SHARE: f64 = 1448.0 / 1514.0;
 pub const CSV: &str = "link.csv";
 const HEADER: &str = "rate_mbit,rtt_ms,server,client,payload_mbit,link_share,bulk_share,\
-rss_mib,max_held,send_q,recv_q";
+rss_mib,max_held,send_q,recv_q,client_window";
+/// The grpcio client's name with its BDP probing off.
+const NO_BDP: &str = "rust-grpcio no-bdp";
+/// yes-server's name with its own BDP probing off.
+const SERVER_NO_BDP: &str = "yes-server bdp_probe=0";
 
 /// One measurement on one link.
 pub struct Sample {
@@ -58,6 +66,9 @@ pub struct Sample {
     /// The server's TCP Send-Q and the client's Recv-Q halfway, bytes.
     pub send_q: u64,
     pub recv_q: u64,
+    /// The largest stream window the client announced (bytes), where it
+    /// was read; 0 where it was not, or where the client never raised it.
+    pub client_window: u64,
 }
 
 /// `command` run inside the link's server (`server` true) or client
@@ -84,9 +95,10 @@ struct OnLink {
     log: Receiver<String>,
 }
 
-fn start_on_link(setup: &Setup, link: &Link, server: Server) -> OnLink {
+fn start_on_link(setup: &Setup, link: &Link, server: Server, args: &[&str]) -> OnLink {
     // At info, the end-of-stream lines say what each stream held.
-    let command = server_command(setup, server, SERVER_IP, "info");
+    let mut command = server_command(setup, server, SERVER_IP, "info");
+    command.args(args);
     let mut command = inside(link, true, &command);
     let mut running = start_command(command.stderr(Stdio::piped()));
     let stderr = BufReader::new(running.child.stderr.take().unwrap());
@@ -113,7 +125,9 @@ fn max_held(log: &Receiver<String>) -> u64 {
 }
 
 /// Runs one stream of `client` against `server` on `link`, `paced` replies
-/// a second (0: as fast as it reads).
+/// a second (0: as fast as it reads); `bdp_probe` false turns off the
+/// grpcio client's.
+#[allow(clippy::too_many_arguments)]
 fn measure(
     setup: &Setup,
     link: &Link,
@@ -122,10 +136,14 @@ fn measure(
     client: Client,
     seconds: f64,
     paced: u64,
+    bdp_probe: bool,
 ) -> Measured {
     let args = load_args(&on_link.running, REPLY, seconds, 1, paced, 1);
     let mut command = client_command(setup, client, &args);
     command.env("YES_BENCH_WARM_UP", RAMP.to_string());
+    if !bdp_probe {
+        command.env("YES_BENCH_CLIENT_BDP", "0");
+    }
     let command = inside(link, false, &command);
     let halfway = Duration::from_secs_f64(RAMP + seconds / 2.0);
     let queues = {
@@ -152,7 +170,77 @@ fn measure(
         max_held: held,
         send_q,
         recv_q,
+        client_window: 0,
     }
+}
+
+/// The largest stream window `client` announces while it reads one stream
+/// of 1 KiB replies from `on_link` for the ramp and 2 s more, read from its
+/// own log of what it sends (C-core's `flowctl` trace for grpcio, Netty's
+/// frame log for grpc-java), in a run of its own so that the logging does
+/// not slow a measured one. This is what the server may have in flight on
+/// the stream, and what a client that stops reading holds for it.
+fn client_window(
+    setup: &Setup,
+    link: &Link,
+    on_link: &OnLink,
+    client: Client,
+    bdp_probe: bool,
+) -> u64 {
+    let args = load_args(&on_link.running, REPLY, 2.0, 1, 0, 1);
+    let mut command = client_command(setup, client, &args);
+    command.env("YES_BENCH_WARM_UP", RAMP.to_string());
+    if !bdp_probe {
+        command.env("YES_BENCH_CLIENT_BDP", "0");
+    }
+    match client {
+        Client::Java => {
+            let config = setup.out.join("netty-frames.properties");
+            std::fs::write(
+                &config,
+                "handlers=java.util.logging.ConsoleHandler\n\
+                 java.util.logging.ConsoleHandler.level=FINE\n\
+                 io.grpc.netty.NettyClientHandler.level=FINE\n",
+            )
+            .unwrap();
+            let option = format!("-Djava.util.logging.config.file={}", config.display());
+            command.env("JAVA_TOOL_OPTIONS", option);
+        }
+        _ => {
+            command.env("GRPC_TRACE", "flowctl");
+        }
+    }
+    let output = inside(link, false, &command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    announced_window(&String::from_utf8_lossy(&output.stderr))
+}
+
+/// The largest SETTINGS_INITIAL_WINDOW_SIZE in a client's log: C-core's
+/// `[flowctl] UPDATE SETTING initial_window_size from A to B` or Netty's
+/// `OUTBOUND SETTINGS: ack=false settings={…INITIAL_WINDOW_SIZE=B…}`. 0 when
+/// the client never announced one past HTTP/2's initial 65,535.
+fn announced_window(log: &str) -> u64 {
+    let number = |text: &str| -> u64 {
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    };
+    log.lines()
+        .filter_map(|line| {
+            let lower = line.to_ascii_lowercase();
+            if lower.contains("update setting initial_window_size") {
+                Some(number(lower.rsplit_once(" to ")?.1))
+            } else if lower.contains("outbound settings") && !lower.contains("ack=true") {
+                Some(number(lower.split_once("initial_window_size=")?.1))
+            } else {
+                None
+            }
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// What one stream on a link did.
@@ -164,6 +252,8 @@ struct Measured {
     /// halfway through: what waits in the kernels rather than in gRPC.
     send_q: u64,
     recv_q: u64,
+    /// The client's largest announced stream window ([`client_window`]).
+    client_window: u64,
 }
 
 /// The sum of column `column` (1: Recv-Q, 2: Send-Q) of `ss -tnH`.
@@ -207,16 +297,18 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
                     max_held,
                     send_q: m.send_q,
                     recv_q: m.recv_q,
+                    client_window: m.client_window,
                 };
                 eprintln!(
-                    "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms {server:>14} {client:>24}: \
+                    "  {rate_mbit:>3} Mbit/s {rtt_ms:>3} ms {server:>22} {client:>25}: \
                      {:>6.2} Mbit/s, {:>5.1} % of the link, {:.2}x bulk TCP, RSS {rss_mib:.1} MiB, \
-                     max_held {max_held}, send-q {} recv-q {}",
+                     max_held {max_held}, send-q {} recv-q {}, client's window {}",
                     s.payload_mbit,
                     s.link_share * 100.0,
                     s.bulk_share,
                     s.send_q,
-                    s.recv_q
+                    s.recv_q,
+                    s.client_window
                 );
                 samples.push(s);
             };
@@ -226,22 +318,44 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
                 max_held: 0,
                 send_q: 0,
                 recv_q: 0,
+                client_window: 0,
             };
             sample("bulk-tcp", "-", tcp_row);
             for server in [Server::Yes, Server::Java] {
-                let on_link = start_on_link(setup, &link, server);
+                let on_link = start_on_link(setup, &link, server, &[]);
                 for client in [Client::Rust, Client::Java] {
-                    let measured = measure(setup, &link, &on_link, server, client, seconds, 0);
+                    let mut measured =
+                        measure(setup, &link, &on_link, server, client, seconds, 0, true);
+                    if server == Server::Yes {
+                        measured.client_window =
+                            client_window(setup, &link, &on_link, client, true);
+                    }
                     sample(server.name(), client.name(), measured);
+                }
+                if server == Server::Yes {
+                    // The window held at 64 KiB: what BDP probing is worth.
+                    let rust = Client::Rust;
+                    let mut measured =
+                        measure(setup, &link, &on_link, server, rust, seconds, 0, false);
+                    measured.client_window = client_window(setup, &link, &on_link, rust, false);
+                    sample(server.name(), NO_BDP, measured);
                 }
                 if rate_mbit == 100 && rtt_ms == 100 {
                     let slow = Client::Rust;
-                    let measured =
-                        measure(setup, &link, &on_link, server, slow, seconds, SLOW_READS);
+                    let measured = measure(
+                        setup, &link, &on_link, server, slow, seconds, SLOW_READS, true,
+                    );
                     let client = format!("{} reading {SLOW_READS}/s", slow.name());
                     sample(server.name(), &client, measured);
                 }
             }
+            // The server's own BDP probing sizes only the window it grants
+            // the client's requests, so a server stream should not notice.
+            let no_bdp = ["--ccore-arg", "grpc.http2.bdp_probe=0"];
+            let on_link = start_on_link(setup, &link, Server::Yes, &no_bdp);
+            let (yes, rust) = (Server::Yes, Client::Rust);
+            let measured = measure(setup, &link, &on_link, yes, rust, seconds, 0, true);
+            sample(SERVER_NO_BDP, rust.name(), measured);
             eprintln!(
                 "  (the delay line carried {} frames and dropped {})",
                 link.carried.load(std::sync::atomic::Ordering::Relaxed),
@@ -253,7 +367,7 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
     for s in &samples {
         writeln!(
             csv,
-            "{},{},{},{},{:.3},{:.4},{:.4},{:.2},{},{},{}",
+            "{},{},{},{},{:.3},{:.4},{:.4},{:.2},{},{},{},{}",
             s.rate_mbit,
             s.rtt_ms,
             s.server,
@@ -264,7 +378,8 @@ pub fn compare_link(setup: &Setup, seconds: f64) {
             s.rss_mib,
             s.max_held,
             s.send_q,
-            s.recv_q
+            s.recv_q,
+            s.client_window
         )
         .unwrap();
     }
@@ -289,13 +404,15 @@ pub fn read_csv(text: &str) -> Vec<Sample> {
             max_held: field(&f, 8),
             send_q: field(&f, 9),
             recv_q: field(&f, 10),
+            // Not in CSVs written before the column was.
+            client_window: f.get(11).map_or(0, |_| field(&f, 11)),
         })
         .collect()
 }
 
 pub fn print_link(samples: &[Sample]) {
     println!(
-        "{:<10} {:<7} {:<15} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "{:<10} {:<7} {:<22} {:<26} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "link",
         "RTT",
         "server",
@@ -306,11 +423,12 @@ pub fn print_link(samples: &[Sample]) {
         "RSS MiB",
         "max_held",
         "send-q",
-        "recv-q"
+        "recv-q",
+        "window"
     );
     for s in samples {
         println!(
-            "{:<10} {:<7} {:<15} {:<26} {:>12} {:>7.1}% {:>7.2}x {:>8.1} {:>9} {:>9} {:>9}",
+            "{:<10} {:<7} {:<22} {:<26} {:>12} {:>7.1}% {:>7.2}x {:>8.1} {:>9} {:>9} {:>9} {:>9}",
             format!("{} Mbit/s", s.rate_mbit),
             format!("{} ms", s.rtt_ms),
             s.server,
@@ -321,7 +439,8 @@ pub fn print_link(samples: &[Sample]) {
             s.rss_mib,
             s.max_held,
             s.send_q,
-            s.recv_q
+            s.recv_q,
+            s.client_window
         );
     }
 }
@@ -330,7 +449,10 @@ pub fn print_link(samples: &[Sample]) {
 /// stream reaches against the round trip, a line per server and client,
 /// and bulk TCP's.
 pub fn draw(out: &std::path::Path, samples: &[Sample]) {
-    let mut series: Vec<(String, usize, bool)> = vec![("bulk-tcp".into(), 2, false)];
+    let mut series: Vec<(String, usize, bool)> = vec![
+        ("bulk-tcp".into(), 2, false),
+        (format!("{} / {NO_BDP}", Server::Yes.name()), 3, false),
+    ];
     for (color, server) in [Server::Yes, Server::Java].into_iter().enumerate() {
         for (dashed, client) in [Client::Rust, Client::Java].into_iter().enumerate() {
             series.push((
