@@ -23,7 +23,8 @@
 # --link instead (root): one stream of 1 KiB replies over links of 10 and 100
 # Mbit/s with round trips of 1, 20 and 100 ms (network namespaces, veth, tc,
 # and a delay line: tests/common/link.rs), beside one bulk TCP transfer on
-# the same link; writes link.csv and link-share.svg.
+# the same link, with the stream window each client announced and the price
+# of BDP probing off (client's, server's); writes link.csv and link-share.svg.
 #
 # --charts [DIR] redraws the charts from DIR's CSV files (default: the
 # output folder). --reps N and --seconds S override the repetitions and the
