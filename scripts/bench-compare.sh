@@ -26,6 +26,11 @@
 # the same link, with the stream window each client announced and the price
 # of BDP probing off (client's, server's); writes link.csv and link-share.svg.
 #
+# --floor-ab instead: yes-server's CPU per message beside the floor's and the
+# capped floor's (one stream of "yes" and of 1 KiB, server on CPU 0, client
+# on CPU 1), in alternating rounds (default 12, about 15 minutes): the mean
+# of the per-round ratios with a 95 % interval; writes floor-ab.csv.
+#
 # --charts [DIR] redraws the charts from DIR's CSV files (default: the
 # output folder). --reps N and --seconds S override the repetitions and the
 # seconds per measurement.

@@ -16,6 +16,8 @@
 //! measures 1 to 1,000 concurrent streams over one and eight connections
 //! (`scaling.rs`). `--link` measures one stream over shaped links with
 //! round trips, in network namespaces (`shaped.rs`, needs root).
+//! `--floor-ab` measures yes-server's distance to the floor in alternating
+//! rounds, fine enough to tell 5 % (`floor_ab.rs`).
 //! `--charts` redraws the charts from the CSV files of an
 //! earlier run.
 //! `--fuse-filters` adds yes-server with C-core's `fuse_filters` experiment
@@ -35,6 +37,7 @@ mod charts;
 mod client;
 mod connections;
 mod figures;
+mod floor_ab;
 #[path = "../../tests/common/h2.rs"]
 #[allow(dead_code)]
 mod h2;
@@ -107,6 +110,11 @@ fn harness() {
     };
     if std::env::args().any(|a| a == "--ccores") {
         return figures::compare_ccores(&setup, reps, seconds);
+    }
+    if std::env::args().any(|a| a == "--floor-ab") {
+        // Its own default: enough rounds to tell 5 %.
+        let rounds = flag_value("--reps").unwrap_or(12);
+        return floor_ab::compare_floor_ab(&setup, rounds, seconds);
     }
     if std::env::args().any(|a| a == "--pinning") {
         return figures::compare_pinning(&setup, reps, seconds);

@@ -1,0 +1,99 @@
+//! `--floor-ab`: yes-server's distance to the floor, fine enough to tell
+//! 5 %. One stream of `"yes"` and of 1 KiB from yes-server, the floor and
+//! the floor with yes-server's cap on buffered replies (`grpcio-floor+cap`),
+//! the server on CPU 0 and the Rust load client on CPU 1, in rounds: each
+//! round measures the three once per size, in an order that rotates from
+//! round to round, each after 3 s of warm-up. Why rounds: this machine's
+//! pace drifts by more than 5 % over minutes, and a cell's own spread in
+//! `--pinning` is 10-25 %, so only ratios taken within one round, a few
+//! seconds apart, resolve a few per cent. Prints each run, then per size the
+//! mean of the per-round ratios with a 95 % interval; writes `floor-ab.csv`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use crate::figures::size_label;
+use crate::peers::{drive, start, Client, Server, PINNED};
+use crate::Setup;
+
+const SERVERS: [Server; 3] = [Server::Yes, Server::Floor, Server::FloorCapped];
+const SIZES: [usize; 2] = [0, 1024];
+/// Warm-up before each measured run, seconds.
+const WARM_UP: f64 = 3.0;
+pub const CSV: &str = "floor-ab.csv";
+
+pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64) {
+    PINNED.store(true, Ordering::Relaxed);
+    // cpu_per_msg[size][server][round], µs per message.
+    let mut cpu_per_msg = vec![vec![Vec::new(); SERVERS.len()]; SIZES.len()];
+    let mut csv = String::from("round,size,server,msgs_per_s,cpu_us_per_msg\n");
+    for round in 0..rounds {
+        for (s, &size) in SIZES.iter().enumerate() {
+            for i in 0..SERVERS.len() {
+                let k = (i + round) % SERVERS.len();
+                let server = SERVERS[k];
+                let running = start(setup, server);
+                drive(setup, &running, Client::Rust, size, WARM_UP, 1);
+                let (load, cpu) = drive(setup, &running, Client::Rust, size, seconds, 1);
+                let rate = load.msgs as f64 / load.seconds;
+                let micros = cpu / load.total as f64 * 1e6;
+                eprintln!(
+                    "  round {round:>2} {:>8} {:>16}: {:>5.0} k msgs/s, {micros:.3} µs/msg",
+                    size_label(size),
+                    server.name(),
+                    rate / 1e3
+                );
+                writeln!(
+                    csv,
+                    "{round},{size},{},{rate:.0},{micros:.4}",
+                    server.name()
+                )
+                .unwrap();
+                cpu_per_msg[s][k].push(micros);
+            }
+        }
+    }
+    std::fs::write(setup.out.join(CSV), csv).unwrap();
+    println!("server CPU µs per message, {rounds} rounds of {seconds} s, pinned, Rust client:");
+    for (s, &size) in SIZES.iter().enumerate() {
+        let per = &cpu_per_msg[s];
+        for (k, server) in SERVERS.iter().enumerate() {
+            let mut values = per[k].clone();
+            values.sort_by(f64::total_cmp);
+            println!(
+                "{:>8} {:>16}: median {:.3} (min {:.3}, max {:.3})",
+                size_label(size),
+                server.name(),
+                values[values.len() / 2],
+                values[0],
+                values[values.len() - 1]
+            );
+        }
+        for (a, b) in [(0, 1), (0, 2), (2, 1)] {
+            let ratios: Vec<f64> = (0..rounds).map(|r| per[a][r] / per[b][r]).collect();
+            let (mean, half) = mean_and_interval(&ratios);
+            let (low, high) = ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+            println!(
+                "{:>8} {} / {}: {mean:.3} ± {half:.3} (95 %), rounds {low:.2}-{high:.2}",
+                size_label(size),
+                SERVERS[a].name(),
+                SERVERS[b].name()
+            );
+        }
+    }
+    eprintln!("compare: wrote {}", setup.out.join(CSV).display());
+}
+
+/// The mean and the half-width of its 95 % interval (normal
+/// approximation: 1.96 standard errors).
+fn mean_and_interval(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let variance = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, 1.96 * (variance / n).sqrt())
+}
