@@ -30,6 +30,7 @@
 # capped floor's (one stream of "yes" and of 1 KiB, server on CPU 0, client
 # on CPU 1), in alternating rounds (default 12, about 15 minutes): the mean
 # of the per-round ratios with a 95 % interval; writes floor-ab.csv.
+# --concurrent N: N streams of 1 KiB on one connection instead.
 #
 # --charts [DIR] redraws the charts from DIR's CSV files (default: the
 # output folder). --reps N and --seconds S override the repetitions and the

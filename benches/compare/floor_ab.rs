@@ -7,34 +7,39 @@
 //! pace drifts by more than 5 % over minutes, and a cell's own spread in
 //! `--pinning` is 10-25 %, so only ratios taken within one round, a few
 //! seconds apart, resolve a few per cent. Prints each run, then per size the
-//! mean of the per-round ratios with a 95 % interval; writes `floor-ab.csv`.
+//! mean of the per-round ratios with a 95 % interval; writes `floor-ab.csv`
+//! (`floor-ab-N.csv` for N streams).
+//!
+//! `--concurrent N` measures N streams on one connection instead of one (the
+//! capped floor then takes yes-server's cap for N streams), of 1 KiB only:
+//! the floor's streams of `"yes"` stall from a few hundred on.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::figures::size_label;
-use crate::peers::{drive, start, Client, Server, PINNED};
+use crate::peers::{drive, start, Client, Server, CAPPED_STREAMS, PINNED};
 use crate::Setup;
 
 const SERVERS: [Server; 3] = [Server::Yes, Server::Floor, Server::FloorCapped];
-const SIZES: [usize; 2] = [0, 1024];
 /// Warm-up before each measured run, seconds.
 const WARM_UP: f64 = 3.0;
-pub const CSV: &str = "floor-ab.csv";
 
-pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64) {
+pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64, streams: usize) {
     PINNED.store(true, Ordering::Relaxed);
+    CAPPED_STREAMS.store(streams, Ordering::Relaxed);
+    let sizes: &[usize] = if streams == 1 { &[0, 1024] } else { &[1024] };
     // cpu_per_msg[size][server][round], µs per message.
-    let mut cpu_per_msg = vec![vec![Vec::new(); SERVERS.len()]; SIZES.len()];
-    let mut csv = String::from("round,size,server,msgs_per_s,cpu_us_per_msg\n");
+    let mut cpu_per_msg = vec![vec![Vec::new(); SERVERS.len()]; sizes.len()];
+    let mut csv = String::from("round,streams,size,server,msgs_per_s,cpu_us_per_msg\n");
     for round in 0..rounds {
-        for (s, &size) in SIZES.iter().enumerate() {
+        for (s, &size) in sizes.iter().enumerate() {
             for i in 0..SERVERS.len() {
                 let k = (i + round) % SERVERS.len();
                 let server = SERVERS[k];
                 let running = start(setup, server);
-                drive(setup, &running, Client::Rust, size, WARM_UP, 1);
-                let (load, cpu) = drive(setup, &running, Client::Rust, size, seconds, 1);
+                drive(setup, &running, Client::Rust, size, WARM_UP, streams);
+                let (load, cpu) = drive(setup, &running, Client::Rust, size, seconds, streams);
                 let rate = load.msgs as f64 / load.seconds;
                 let micros = cpu / load.total as f64 * 1e6;
                 eprintln!(
@@ -43,19 +48,22 @@ pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64) {
                     server.name(),
                     rate / 1e3
                 );
-                writeln!(
-                    csv,
-                    "{round},{size},{},{rate:.0},{micros:.4}",
-                    server.name()
-                )
-                .unwrap();
+                let name = server.name();
+                writeln!(csv, "{round},{streams},{size},{name},{rate:.0},{micros:.4}").unwrap();
                 cpu_per_msg[s][k].push(micros);
             }
         }
     }
-    std::fs::write(setup.out.join(CSV), csv).unwrap();
-    println!("server CPU µs per message, {rounds} rounds of {seconds} s, pinned, Rust client:");
-    for (s, &size) in SIZES.iter().enumerate() {
+    let name = match streams {
+        1 => "floor-ab.csv".to_string(),
+        n => format!("floor-ab-{n}.csv"),
+    };
+    std::fs::write(setup.out.join(&name), csv).unwrap();
+    println!(
+        "server CPU µs per message, {streams} stream(s), {rounds} rounds of {seconds} s, \
+         pinned, Rust client:"
+    );
+    for (s, &size) in sizes.iter().enumerate() {
         let per = &cpu_per_msg[s];
         for (k, server) in SERVERS.iter().enumerate() {
             let mut values = per[k].clone();
@@ -83,7 +91,7 @@ pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64) {
             );
         }
     }
-    eprintln!("compare: wrote {}", setup.out.join(CSV).display());
+    eprintln!("compare: wrote {}", setup.out.join(name).display());
 }
 
 /// The mean and the half-width of its 95 % interval (normal

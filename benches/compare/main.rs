@@ -114,7 +114,8 @@ fn harness() {
     if std::env::args().any(|a| a == "--floor-ab") {
         // Its own default: enough rounds to tell 5 %.
         let rounds = flag_value("--reps").unwrap_or(12);
-        return floor_ab::compare_floor_ab(&setup, rounds, seconds);
+        let streams = flag_value("--concurrent").unwrap_or(1);
+        return floor_ab::compare_floor_ab(&setup, rounds, seconds, streams);
     }
     if std::env::args().any(|a| a == "--pinning") {
         return figures::compare_pinning(&setup, reps, seconds);

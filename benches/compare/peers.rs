@@ -19,7 +19,8 @@ pub enum Server {
     Java,
     Floor,
     /// The floor clearing the buffer hint as often as yes-server does with
-    /// one stream open (`buffered_replies_cap(1)`): what the cap costs.
+    /// [`CAPPED_STREAMS`] streams open (`buffered_replies_cap`): what the
+    /// cap costs.
     FloorCapped,
     /// The `i`-th of [`extra_floors`]: the floor built on another C-core.
     Extra(usize),
@@ -112,6 +113,10 @@ impl Drop for Running {
     }
 }
 
+/// How many open streams `grpcio-floor+cap` takes yes-server's cap for
+/// (1 unless `--floor-ab --concurrent N` says otherwise).
+pub static CAPPED_STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
 /// Whether servers run on CPU 0 and load clients on CPU 1 (`--pinning`'s
 /// second half): the per-core figure, free of the two competing for both.
 pub static PINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -168,7 +173,8 @@ pub fn server_command(setup: &Setup, server: Server, host: &str, log_level: &str
             let mut c = command_on(exe, "0");
             c.env("YES_BENCH_ROLE", "floor");
             if server == Server::FloorCapped {
-                let cap = yes_grpc::stream::buffered_replies_cap(1);
+                let streams = CAPPED_STREAMS.load(Ordering::Relaxed);
+                let cap = yes_grpc::stream::buffered_replies_cap(streams);
                 c.env("YES_BENCH_FLOOR_CAP", cap.to_string());
             }
             c
