@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 
 use crate::figures::size_label;
 use crate::peers::{drive, start, Client, Server, CAPPED_STREAMS, PINNED};
+use crate::report::median_min_max;
 use crate::Setup;
 
 const SERVERS: [Server; 3] = [Server::Yes, Server::Floor, Server::FloorCapped];
@@ -42,23 +43,21 @@ pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64, streams: usi
                 let (load, cpu) = drive(setup, &running, Client::Rust, size, seconds, streams);
                 let rate = load.msgs as f64 / load.seconds;
                 let micros = cpu / load.total as f64 * 1e6;
+                let (label, name) = (size_label(size), server.name());
                 eprintln!(
-                    "  round {round:>2} {:>8} {:>16}: {:>5.0} k msgs/s, {micros:.3} µs/msg",
-                    size_label(size),
-                    server.name(),
+                    "  round {round:>2} {label:>8} {name:>16}: {:>5.0} k msgs/s, {micros:.3} µs/msg",
                     rate / 1e3
                 );
-                let name = server.name();
                 writeln!(csv, "{round},{streams},{size},{name},{rate:.0},{micros:.4}").unwrap();
                 cpu_per_msg[s][k].push(micros);
             }
         }
     }
-    let name = match streams {
+    let file = match streams {
         1 => "floor-ab.csv".to_string(),
         n => format!("floor-ab-{n}.csv"),
     };
-    std::fs::write(setup.out.join(&name), csv).unwrap();
+    std::fs::write(setup.out.join(&file), csv).unwrap();
     println!(
         "server CPU µs per message, {streams} stream(s), {rounds} rounds of {seconds} s, \
          pinned, Rust client:"
@@ -66,23 +65,17 @@ pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64, streams: usi
     for (s, &size) in sizes.iter().enumerate() {
         let per = &cpu_per_msg[s];
         for (k, server) in SERVERS.iter().enumerate() {
-            let mut values = per[k].clone();
-            values.sort_by(f64::total_cmp);
+            let (median, min, max) = median_min_max(&mut per[k].clone());
             println!(
-                "{:>8} {:>16}: median {:.3} (min {:.3}, max {:.3})",
+                "{:>8} {:>16}: median {median:.3} (min {min:.3}, max {max:.3})",
                 size_label(size),
-                server.name(),
-                values[values.len() / 2],
-                values[0],
-                values[values.len() - 1]
+                server.name()
             );
         }
         for (a, b) in [(0, 1), (0, 2), (2, 1)] {
-            let ratios: Vec<f64> = (0..rounds).map(|r| per[a][r] / per[b][r]).collect();
+            let mut ratios: Vec<f64> = (0..rounds).map(|r| per[a][r] / per[b][r]).collect();
             let (mean, half) = mean_and_interval(&ratios);
-            let (low, high) = ratios
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+            let (_, low, high) = median_min_max(&mut ratios);
             println!(
                 "{:>8} {} / {}: {mean:.3} ± {half:.3} (95 %), rounds {low:.2}-{high:.2}",
                 size_label(size),
@@ -91,7 +84,7 @@ pub fn compare_floor_ab(setup: &Setup, rounds: usize, seconds: f64, streams: usi
             );
         }
     }
-    eprintln!("compare: wrote {}", setup.out.join(name).display());
+    eprintln!("compare: wrote {}", setup.out.join(file).display());
 }
 
 /// The mean and the half-width of its 95 % interval (normal
