@@ -138,12 +138,7 @@ fn measure(
     paced: u64,
     bdp_probe: bool,
 ) -> Measured {
-    let args = load_args(&on_link.running, REPLY, seconds, 1, paced, 1);
-    let mut command = client_command(setup, client, &args);
-    command.env("YES_BENCH_WARM_UP", RAMP.to_string());
-    if !bdp_probe {
-        command.env("YES_BENCH_CLIENT_BDP", "0");
-    }
+    let command = load_on_link(setup, on_link, client, seconds, paced, bdp_probe);
     let command = inside(link, false, &command);
     let halfway = Duration::from_secs_f64(RAMP + seconds / 2.0);
     let queues = {
@@ -174,6 +169,26 @@ fn measure(
     }
 }
 
+/// `client`'s command for one stream of 1 KiB replies from `on_link` after
+/// the ramp, `paced` replies a second (0: as fast as it reads); `bdp_probe`
+/// false turns off the grpcio client's.
+fn load_on_link(
+    setup: &Setup,
+    on_link: &OnLink,
+    client: Client,
+    seconds: f64,
+    paced: u64,
+    bdp_probe: bool,
+) -> Command {
+    let args = load_args(&on_link.running, REPLY, seconds, 1, paced, 1);
+    let mut command = client_command(setup, client, &args);
+    command.env("YES_BENCH_WARM_UP", RAMP.to_string());
+    if !bdp_probe {
+        command.env("YES_BENCH_CLIENT_BDP", "0");
+    }
+    command
+}
+
 /// The largest stream window `client` announces while it reads one stream
 /// of 1 KiB replies from `on_link` for the ramp and 2 s more, read from its
 /// own log of what it sends (C-core's `flowctl` trace for grpcio, Netty's
@@ -187,12 +202,7 @@ fn client_window(
     client: Client,
     bdp_probe: bool,
 ) -> u64 {
-    let args = load_args(&on_link.running, REPLY, 2.0, 1, 0, 1);
-    let mut command = client_command(setup, client, &args);
-    command.env("YES_BENCH_WARM_UP", RAMP.to_string());
-    if !bdp_probe {
-        command.env("YES_BENCH_CLIENT_BDP", "0");
-    }
+    let mut command = load_on_link(setup, on_link, client, 2.0, 0, bdp_probe);
     match client {
         Client::Java => {
             let config = setup.out.join("netty-frames.properties");
